@@ -1,0 +1,77 @@
+# The front door: `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13, the Lambda runtime's version: a pyenv-installed one if there is one
+# (pyenv's shims need PYENV_VERSION to run it), else python3.13 from PATH.
+PYTHON ?= $(or $(lastword $(sort $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13))),$(shell command -v python3.13))
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The dev venv's bin first: `sam build` looks for python3.13 on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Offline by default: no usage reports, and a region so the tools never ask for one.
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+BUILD_DIR := .aws-sam/build
+HOST_BUILD_DIR := .aws-sam/build-host
+
+.PHONY: help venv lint format typecheck validate build build-host pytest test run deploy logs train clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt inference_fn/requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it, or run make PYTHON=/path/to/python3.13"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(STAMP) ## Create .venv with Python 3.13 and the pinned dev tools
+
+lint: $(STAMP) ## ruff: lint and formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## ruff: fix what can be fixed, format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP) ## mypy, strict
+	$(BIN)/mypy
+
+validate: $(STAMP) ## sam validate --lint (cfn-lint) on template.yaml
+	$(BIN)/sam validate --lint
+
+build: $(STAMP) ## sam build for Lambda (arm64 unless Architecture is overridden) into .aws-sam/build
+	$(BIN)/sam build --build-dir $(BUILD_DIR)
+
+build-host: $(STAMP) ## sam build for this machine's architecture into .aws-sam/build-host
+	$(BIN)/sam build --build-dir $(HOST_BUILD_DIR) --cache-dir .aws-sam/cache-host \
+		--parameter-overrides Architecture=$(HOST_ARCH)
+
+pytest: $(STAMP) ## The pytest suite alone (builds must exist for tests/package)
+	REQUIRE_BUILDS=1 $(BIN)/pytest
+
+test: lint typecheck validate build build-host pytest ## Everything CI runs: lint, types, template, builds, tests
+
+run: ## Run the product locally (the local emulator)
+	@echo "The local emulator is not part of this version yet. Where Docker is available:"
+	@echo "  make build-host && sam local start-api -t $(HOST_BUILD_DIR)/template.yaml"
+	@exit 1
+
+deploy: build ## sam deploy (samconfig.toml [default]; CONFIG_ENV=prod for production)
+	$(BIN)/sam deploy --config-env $(or $(CONFIG_ENV),default)
+
+logs: $(STAMP) ## Tail the inference function's logs from a deployed stack
+	$(BIN)/sam logs --config-env $(or $(CONFIG_ENV),default)
+
+train: $(STAMP) ## Retrain and export the bundled models (reproducible, fixed seeds)
+	$(BIN)/python tools/train_models.py
+
+clean: ## Remove builds and caches (keeps .venv)
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

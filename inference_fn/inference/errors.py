@@ -1,0 +1,36 @@
+"""Domain errors and the HTTP status each one answers with.
+
+The handler maps every one of them to a JSON ``{"error": ...}`` response in one
+place; anything else is an unexpected failure and answers 500.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class ServiceError(Exception):
+    """A request the service refuses, with a message safe to show the client."""
+
+    status: HTTPStatus = HTTPStatus.BAD_REQUEST
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ServiceError):
+    status = HTTPStatus.BAD_REQUEST
+
+
+class NotFound(ServiceError):
+    status = HTTPStatus.NOT_FOUND
+
+
+class PayloadTooLarge(ServiceError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+def clip(text: str, limit: int = 64) -> str:
+    """Echo client-supplied text into an error message without echoing a novel."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,248 @@
+"""Open Inference Protocol (v2) REST: decode and validate requests, encode responses.
+
+Reference: the KServe / Triton "Open Inference Protocol" REST specification.
+Every client mistake becomes a ``BadRequest``/``PayloadTooLarge`` with a message
+that says what to fix; nothing here logs or echoes tensor data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import BadRequest, PayloadTooLarge, clip
+from .model_registry import ModelMetadata, TensorSpec
+from .settings import Limits
+
+NUMPY_TYPES: dict[str, type[np.generic]] = {
+    "FP32": np.float32,
+    "FP64": np.float64,
+    "INT32": np.int32,
+    "INT64": np.int64,
+}
+# dtype kinds numpy infers for JSON numbers; bool ("b"), str ("U") and object ("O") are refused.
+_NUMERIC_KINDS = frozenset("iuf")
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    id: str | None
+    feeds: dict[str, np.ndarray]
+    outputs: tuple[str, ...]
+    rows: int
+
+
+def read_body(body: str | None, is_base64_encoded: bool, max_bytes: int) -> bytes:
+    """The request body as bytes, refusing empty, oversized or undecodable bodies."""
+    if not body:
+        raise BadRequest("request body is empty; expected a JSON inference request")
+    # Characters never outnumber bytes, and base64 inflates by 4/3: refuse early and cheaply.
+    encoded_limit = (max_bytes + 2) // 3 * 4 if is_base64_encoded else max_bytes
+    if len(body) > encoded_limit:
+        raise PayloadTooLarge(f"request body exceeds the limit of {max_bytes} bytes")
+    if is_base64_encoded:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest(
+                "request body is marked base64-encoded but is not valid base64"
+            ) from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {max_bytes} bytes")
+    return raw
+
+
+def _refuse_constant(token: str) -> Any:
+    raise BadRequest(f"{token} is not allowed: tensor values must be finite numbers")
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except BadRequest:
+        raise
+    except (ValueError, RecursionError):
+        # ValueError covers invalid JSON and invalid UTF-8; RecursionError, absurd nesting.
+        raise BadRequest("request body is not valid JSON") from None
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise BadRequest(message)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _decode_tensor(
+    raw: Any, where: str, spec: TensorSpec, limits: Limits
+) -> tuple[np.ndarray, int]:
+    name = spec.name
+    _require(isinstance(raw.get("datatype"), str), f"{where}.datatype must be a string")
+    _require(
+        raw["datatype"] == spec.datatype,
+        f"input '{name}' has datatype {clip(raw['datatype'])}; the model expects {spec.datatype}",
+    )
+    shape = raw.get("shape")
+    _require(
+        isinstance(shape, list) and all(_is_int(dim) and dim >= 0 for dim in shape),
+        f"{where}.shape must be a list of non-negative integers",
+    )
+    expected = list(spec.shape)
+    _require(
+        len(shape) == len(expected)
+        and all(want in (-1, got) for want, got in zip(expected, shape, strict=True)),
+        f"input '{name}' has shape {clip(str(shape))}; the model expects {expected}"
+        " (-1: any batch size)",
+    )
+    rows = shape[0]
+    _require(rows >= 1, f"input '{name}' must have at least one row")
+    if rows > limits.max_batch_rows:
+        raise PayloadTooLarge(
+            f"input '{name}' has {rows} rows; the limit is {limits.max_batch_rows} rows per request"
+        )
+    data = raw.get("data")
+    _require(isinstance(data, list), f"{where}.data must be a list (flat row-major or nested)")
+    try:
+        values = np.asarray(data)
+    except (ValueError, TypeError):
+        raise BadRequest(f"input '{name}': nested data must be rectangular") from None
+    _require(
+        values.dtype.kind in _NUMERIC_KINDS,
+        f"input '{name}': data must contain only numbers",
+    )
+    _require(
+        values.ndim == 1 or list(values.shape) == shape,
+        f"input '{name}': nested data has shape {list(values.shape)}; declared shape is {shape}",
+    )
+    _require(
+        values.size == math.prod(shape),
+        f"input '{name}': data has {values.size} values; shape {shape} needs {math.prod(shape)}",
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        tensor = values.astype(NUMPY_TYPES[spec.datatype]).reshape(shape)
+    if tensor.dtype.kind == "f":
+        _require(
+            bool(np.isfinite(tensor).all()),
+            f"input '{name}': values must be finite and within {spec.datatype} range",
+        )
+    return tensor, rows
+
+
+def decode_infer_request(doc: Any, metadata: ModelMetadata, limits: Limits) -> InferRequest:
+    """Validate a parsed inference request against the model's declared tensors."""
+    _require(isinstance(doc, dict), "request body must be a JSON object")
+    request_id = doc.get("id")
+    _require(request_id is None or isinstance(request_id, str), "'id' must be a string")
+    _require(
+        doc.get("parameters") is None or isinstance(doc["parameters"], dict),
+        "'parameters' must be an object",
+    )
+    inputs = doc.get("inputs")
+    _require(isinstance(inputs, list) and len(inputs) > 0, "'inputs' must be a non-empty list")
+
+    specs = {spec.name: spec for spec in metadata.inputs}
+    feeds: dict[str, np.ndarray] = {}
+    batch_sizes: set[int] = set()
+    for index, raw in enumerate(inputs):
+        where = f"inputs[{index}]"
+        _require(isinstance(raw, dict), f"{where} must be an object")
+        name = raw.get("name")
+        _require(isinstance(name, str), f"{where}.name must be a string")
+        _require(
+            name in specs,
+            f"model '{metadata.name}' has no input '{clip(name)}'; its inputs: {', '.join(specs)}",
+        )
+        _require(name not in feeds, f"input '{name}' appears more than once")
+        feeds[name], rows = _decode_tensor(raw, where, specs[name], limits)
+        batch_sizes.add(rows)
+    missing = [name for name in specs if name not in feeds]
+    _require(not missing, f"missing input(s): {', '.join(missing)}")
+    _require(len(batch_sizes) == 1, "all inputs must have the same number of rows")
+
+    return InferRequest(
+        id=request_id,
+        feeds=feeds,
+        outputs=_requested_outputs(doc.get("outputs"), metadata),
+        rows=batch_sizes.pop(),
+    )
+
+
+def _requested_outputs(raw: Any, metadata: ModelMetadata) -> tuple[str, ...]:
+    available = [spec.name for spec in metadata.outputs]
+    if raw is None or raw == []:
+        return tuple(available)
+    _require(isinstance(raw, list), "'outputs' must be a list of {\"name\": ...} objects")
+    names: list[str] = []
+    for index, item in enumerate(raw):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            raise BadRequest(f"outputs[{index}].name must be a string")
+        _require(
+            name in available,
+            f"model '{metadata.name}' has no output '{clip(name)}';"
+            f" its outputs: {', '.join(available)}",
+        )
+        _require(name not in names, f"output '{name}' is requested more than once")
+        names.append(name)
+    return tuple(names)
+
+
+def encode_infer_response(
+    metadata: ModelMetadata, request: InferRequest, outputs: Mapping[str, np.ndarray]
+) -> dict[str, Any]:
+    datatypes = {spec.name: spec.datatype for spec in metadata.outputs}
+    body: dict[str, Any] = {"model_name": metadata.name, "model_version": metadata.version}
+    if request.id is not None:
+        body["id"] = request.id
+    body["outputs"] = [
+        {
+            "name": name,
+            "datatype": datatypes[name],
+            "shape": list(outputs[name].shape),
+            "data": outputs[name].ravel().tolist(),
+        }
+        for name in request.outputs
+    ]
+    return body
+
+
+def model_metadata(metadata: ModelMetadata, versions: list[str]) -> dict[str, Any]:
+    return {
+        "name": metadata.name,
+        "versions": versions,
+        "platform": metadata.platform,
+        "inputs": [spec.as_dict() for spec in metadata.inputs],
+        "outputs": [spec.as_dict() for spec in metadata.outputs],
+    }
+
+
+def server_metadata(name: str, version: str) -> dict[str, Any]:
+    return {"name": name, "version": version, "extensions": []}
+
+
+def decode_request(
+    body: str | None, is_base64_encoded: bool, metadata: ModelMetadata, limits: Limits
+) -> InferRequest:
+    """The API Gateway body of an infer request, read, parsed and validated."""
+    raw = read_body(body, is_base64_encoded, limits.max_body_bytes)
+    return decode_infer_request(parse_json(raw), metadata, limits)
+
+
+def confidences(outputs: Mapping[str, np.ndarray]) -> list[float]:
+    """Highest class probability of each row, in percent; none for models without one."""
+    probabilities = outputs.get("probabilities")
+    if probabilities is None:
+        return []
+    percent: list[float] = (np.max(probabilities, axis=1) * 100.0).tolist()
+    return percent

@@ -1,0 +1,144 @@
+"""Logger, metrics and tracer, and the metrics contract dashboards and alarms rely on.
+
+Every metric name, unit and dimension set is declared here once; the README's
+metrics table and the tests read these declarations.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+DEFAULT_NAMESPACE = "ModelEndpoint"
+# Dimension value for requests naming a model we do not serve: one fixed value
+# instead of one new (billed) metric series per name a client invents.
+UNKNOWN_MODEL = "unknown"
+
+MODEL_DIMENSIONS = ("service", "model")
+FUNCTION_DIMENSIONS = ("function_name", "service")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    unit: MetricUnit
+    dimensions: tuple[str, ...]
+    meaning: str
+
+
+INFERENCES = MetricSpec(
+    "Inferences", MetricUnit.Count, MODEL_DIMENSIONS, "1 per successful infer request"
+)
+INFERENCE_ROWS = MetricSpec(
+    "InferenceRows", MetricUnit.Count, MODEL_DIMENSIONS, "rows in each successful infer request"
+)
+MODEL_LATENCY = MetricSpec(
+    "ModelLatency", MetricUnit.Milliseconds, MODEL_DIMENSIONS, "time inside the ONNX Runtime call"
+)
+HANDLER_LATENCY = MetricSpec(
+    "HandlerLatency",
+    MetricUnit.Milliseconds,
+    MODEL_DIMENSIONS,
+    "handler entry to response ready, successful infer requests",
+)
+PREDICTION_CONFIDENCE = MetricSpec(
+    "PredictionConfidence",
+    MetricUnit.Percent,
+    MODEL_DIMENSIONS,
+    "highest class probability of each row (a drift signal)",
+)
+INFERENCE_ERRORS = MetricSpec(
+    "InferenceErrors",
+    MetricUnit.Count,
+    MODEL_DIMENSIONS,
+    "1 per infer request answered 4xx/5xx, 0 per success (Average = error rate)",
+)
+COLD_START = MetricSpec(
+    "ColdStart", MetricUnit.Count, FUNCTION_DIMENSIONS, "1 per cold start (Powertools)"
+)
+INIT_DURATION = MetricSpec(
+    "InitDuration", MetricUnit.Milliseconds, FUNCTION_DIMENSIONS, "module init time, on cold start"
+)
+
+CONTRACT: tuple[MetricSpec, ...] = (
+    INFERENCES,
+    INFERENCE_ROWS,
+    MODEL_LATENCY,
+    HANDLER_LATENCY,
+    PREDICTION_CONFIDENCE,
+    INFERENCE_ERRORS,
+    COLD_START,
+    INIT_DURATION,
+)
+
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+
+logger = Logger()
+metrics = Metrics(namespace=NAMESPACE)
+tracer = Tracer()
+
+# Health and metadata requests publish no application metrics by design.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+@dataclass(frozen=True)
+class InferenceRecord:
+    """What one infer request did, for its metrics and its single log line."""
+
+    model: str
+    model_version: str | None
+    status: int
+    handler_latency_ms: float
+    rows: int = 0
+    model_latency_ms: float | None = None
+    confidences: Sequence[float] = field(default=())
+    error: str | None = None
+
+
+def _add(spec: MetricSpec, value: float) -> None:
+    metrics.add_metric(name=spec.name, unit=spec.unit, value=value)
+
+
+def record_inference(record: InferenceRecord) -> None:
+    metrics.add_dimension(name="model", value=record.model)
+    succeeded = record.status < 400
+    _add(INFERENCE_ERRORS, 0 if succeeded else 1)
+    if succeeded:
+        _add(INFERENCES, 1)
+        _add(INFERENCE_ROWS, record.rows)
+        _add(HANDLER_LATENCY, record.handler_latency_ms)
+        if record.model_latency_ms is not None:
+            _add(MODEL_LATENCY, record.model_latency_ms)
+        for confidence in record.confidences:
+            _add(PREDICTION_CONFIDENCE, confidence)
+
+    fields = {
+        "model": record.model,
+        "model_version": record.model_version,
+        "status": record.status,
+        "outcome": "ok" if succeeded else "client_error" if record.status < 500 else "server_error",
+        "rows": record.rows,
+        "handler_latency_ms": round(record.handler_latency_ms, 3),
+        "model_latency_ms": None
+        if record.model_latency_ms is None
+        else round(record.model_latency_ms, 3),
+    }
+    if record.error is not None:
+        fields["error"] = record.error
+    log = logger.info if succeeded else logger.warning if record.status < 500 else logger.error
+    log("inference", extra=fields)
+
+
+def record_init_duration(duration_ms: float, function_name: str) -> None:
+    """Published beside Powertools' ColdStart metric, with the same dimensions."""
+    with single_metric(
+        name=INIT_DURATION.name, unit=INIT_DURATION.unit, value=duration_ms, namespace=NAMESPACE
+    ) as metric:
+        metric.add_dimension(name="function_name", value=function_name)
+        if metrics.service:
+            metric.add_dimension(name="service", value=str(metrics.service))

@@ -1,0 +1,14 @@
+"""The functions run with the environment template.yaml gives them."""
+
+from __future__ import annotations
+
+import os
+
+from tests.support import function_environment
+
+# Set before any test imports the function code, which reads it at import (as on Lambda).
+os.environ.update(function_environment("InferenceFunction"))
+# Powertools' documented test setting: no X-Ray daemon here.
+os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+# The SAM translator resolves pseudo parameters; tests never ask AWS for a region.
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")

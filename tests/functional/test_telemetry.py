@@ -1,0 +1,194 @@
+"""The metrics contract, read back from the EMF the handler prints, and the log line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from inference import telemetry
+from tests.functional.conftest import Invoke
+from tests.support import (
+    ROOT,
+    emitted_metrics,
+    function_environment,
+    load_event,
+    log_records,
+    with_body,
+)
+
+MODEL = ("model", "service")
+FUNCTION = ("function_name", "service")
+# The contract dashboards and alarms are built on: name -> (unit, dimensions).
+EXPECTED_CONTRACT = {
+    "Inferences": ("Count", MODEL),
+    "InferenceRows": ("Count", MODEL),
+    "ModelLatency": ("Milliseconds", MODEL),
+    "HandlerLatency": ("Milliseconds", MODEL),
+    "PredictionConfidence": ("Percent", MODEL),
+    "InferenceErrors": ("Count", MODEL),
+    "ColdStart": ("Count", FUNCTION),
+    "InitDuration": ("Milliseconds", FUNCTION),
+}
+ENV = function_environment("InferenceFunction")
+
+COLD_INVOKE = """
+import json, sys
+from tests.support import FakeLambdaContext, load_event
+from inference.handler import lambda_handler
+response = lambda_handler(load_event(sys.argv[1]), FakeLambdaContext())
+print(json.dumps({"status": response["statusCode"]}))
+"""
+
+
+def cold_invoke(event_name: str) -> str:
+    """Stdout of a fresh interpreter answering its first request: a real cold start."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "inference_fn"), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_INVOKE, event_name],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_declared_contract_is_the_documented_one() -> None:
+    declared = {
+        spec.name: (spec.unit.value, tuple(sorted(spec.dimensions))) for spec in telemetry.CONTRACT
+    }
+
+    assert declared == EXPECTED_CONTRACT
+
+
+def test_cold_infer_request_emits_every_metric_of_the_contract() -> None:
+    stdout = cold_invoke("infer_iris")
+    metrics = emitted_metrics(stdout)
+
+    assert json.loads(stdout.splitlines()[-1]) == {"status": 200}
+    for name, (unit, dimensions) in EXPECTED_CONTRACT.items():
+        assert name in metrics, f"{name} missing from EMF output"
+        for emitted in metrics[name]:
+            assert (emitted.unit, emitted.dimensions) == (unit, dimensions), name
+            assert emitted.namespace == ENV["POWERTOOLS_METRICS_NAMESPACE"]
+            assert dict(emitted.dimension_values)["service"] == ENV["POWERTOOLS_SERVICE_NAME"]
+
+    def values(name: str) -> list[float]:
+        return [value for emitted in metrics[name] for value in emitted.values]
+
+    assert values("Inferences") == [1.0]
+    assert values("InferenceRows") == [3.0]
+    assert values("InferenceErrors") == [0.0]
+    assert values("ColdStart") == [1.0]
+    assert len(values("PredictionConfidence")) == 3
+    assert all(100 / 3 <= value <= 100 for value in values("PredictionConfidence"))
+    assert 0 < values("ModelLatency")[0] <= values("HandlerLatency")[0]
+    assert values("InitDuration")[0] > 0
+    assert dict(metrics["Inferences"][0].dimension_values)["model"] == "iris"
+
+
+def test_warm_requests_publish_no_cold_start_metrics(invoke: Invoke) -> None:
+    invoke(load_event("health_live"))  # whichever test ran first took the cold start
+
+    metrics = emitted_metrics(invoke(load_event("infer_iris")).stdout)
+
+    assert "ColdStart" not in metrics
+    assert "InitDuration" not in metrics
+    assert metrics["Inferences"][0].values == (1.0,)
+
+
+def test_unknown_model_is_counted_under_a_fixed_dimension_value(invoke: Invoke) -> None:
+    metrics = emitted_metrics(invoke(load_event("infer_unknown_model")).stdout)
+
+    (errors,) = metrics["InferenceErrors"]
+    assert errors.values == (1.0,)
+    assert dict(errors.dimension_values)["model"] == telemetry.UNKNOWN_MODEL
+    assert "resnet50" not in json.dumps([m.dimension_values for m in errors_all(metrics)])
+    assert "Inferences" not in metrics
+
+
+def errors_all(metrics: dict[str, list[Any]]) -> list[Any]:
+    return [emitted for series in metrics.values() for emitted in series]
+
+
+def test_client_error_is_counted_for_its_model(invoke: Invoke) -> None:
+    metrics = emitted_metrics(invoke(load_event("infer_bad_request")).stdout)
+
+    (errors,) = metrics["InferenceErrors"]
+    assert errors.values == (1.0,)
+    assert dict(errors.dimension_values)["model"] == "iris"
+    assert "Inferences" not in metrics
+    assert "ModelLatency" not in metrics
+
+
+def test_confidence_has_one_value_per_row_across_emf_documents(invoke: Invoke) -> None:
+    rows = 256
+    body = {
+        "inputs": [
+            {
+                "name": "input",
+                "shape": [rows, 4],
+                "datatype": "FP32",
+                "data": [5.9, 3.0, 5.1, 1.8] * rows,
+            }
+        ]
+    }
+
+    metrics = emitted_metrics(invoke(with_body(load_event("infer_iris"), body)).stdout)
+
+    # EMF allows 100 values per metric and document: Powertools splits, nothing is lost.
+    assert sum(len(emitted.values) for emitted in metrics["PredictionConfidence"]) == rows
+    assert [v for e in metrics["InferenceRows"] for v in e.values] == [float(rows)]
+
+
+def test_one_structured_log_line_per_inference_without_payload(invoke: Invoke) -> None:
+    event = load_event("infer_iris")
+    marker_value = 4.987654321
+    body = {
+        "id": "client-secret-id-123",
+        "inputs": [
+            {
+                "name": "input",
+                "shape": [1, 4],
+                "datatype": "FP32",
+                "data": [marker_value, 3.0, 5.1, 1.8],
+            }
+        ],
+    }
+
+    result = invoke(with_body(event, body))
+
+    lines = [record for record in log_records(result.stdout) if record["message"] == "inference"]
+    assert len(lines) == 1
+    (line,) = lines
+    assert line["level"] == "INFO"
+    assert line["correlation_id"] == event["requestContext"]["requestId"]
+    assert line["service"] == ENV["POWERTOOLS_SERVICE_NAME"]
+    assert (line["model"], line["model_version"], line["rows"]) == ("iris", "1", 1)
+    assert (line["status"], line["outcome"]) == (200, "ok")
+    assert 0 < line["model_latency_ms"] <= line["handler_latency_ms"]
+    assert str(marker_value) not in result.stdout
+    assert "client-secret-id-123" not in result.stdout
+
+
+def test_failed_inference_log_line_says_why(invoke: Invoke) -> None:
+    result = invoke(load_event("infer_bad_request"))
+
+    (line,) = [r for r in log_records(result.stdout) if r["message"] == "inference"]
+    assert (line["level"], line["status"], line["outcome"]) == ("WARNING", 400, "client_error")
+    assert "shape" in line["error"]
+
+
+def test_readme_documents_every_metric_of_the_contract() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    for name, (unit, dimensions) in EXPECTED_CONTRACT.items():
+        (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{name}` |")]
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1] == unit, name
+        assert sorted(cells[2].replace("`", "").split(", ")) == list(dimensions), name

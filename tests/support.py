@@ -1,0 +1,116 @@
+"""Helpers shared by the test tiers: events, a Lambda context, the template, EMF."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS_DIR = ROOT / "events"
+TEMPLATE_PATH = ROOT / "template.yaml"
+MODELS_DIR = ROOT / "inference_fn" / "inference" / "models"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    return event
+
+
+def with_body(event: dict[str, Any], body: Any) -> dict[str, Any]:
+    """A copy of ``event`` carrying ``body`` (serialised to JSON unless already a str)."""
+    return {
+        **event,
+        "body": body if isinstance(body, str) or body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "model-endpoint-dev-inference"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = (
+        "arn:aws:lambda:eu-west-1:123456789012:function:model-endpoint-dev-inference"
+    )
+    aws_request_id: str = "0e6c7d2a-5a3e-4a7b-9f0e-3f1d2c4b5a69"
+    log_group_name: str = "/aws/lambda/model-endpoint-dev-inference"
+    log_stream_name: str = "2026/11/25/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@cache
+def template() -> dict[str, Any]:
+    parsed: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
+    return parsed
+
+
+def parameter_default(name: str) -> Any:
+    return template()["Parameters"][name]["Default"]
+
+
+def _resolve(value: Any) -> str:
+    """A template value with ``!Ref Parameter`` replaced by the parameter's default."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return str(parameter_default(value["Ref"]))
+    return str(value)
+
+
+def function_environment(logical_id: str) -> dict[str, str]:
+    """The environment the template gives a function, at the parameters' defaults."""
+    globals_env = template()["Globals"]["Function"]["Environment"]["Variables"]
+    own = template()["Resources"][logical_id]["Properties"].get("Environment", {})
+    merged = {**globals_env, **own.get("Variables", {})}
+    return {name: _resolve(value) for name, value in merged.items()}
+
+
+def json_lines(text: str) -> Iterator[dict[str, Any]]:
+    for line in text.splitlines():
+        if line.startswith("{"):
+            yield json.loads(line)
+
+
+def emf_blobs(stdout: str) -> list[dict[str, Any]]:
+    return [doc for doc in json_lines(stdout) if "_aws" in doc]
+
+
+def log_records(stdout: str) -> list[dict[str, Any]]:
+    return [doc for doc in json_lines(stdout) if "_aws" not in doc and "level" in doc]
+
+
+@dataclass(frozen=True)
+class EmittedMetric:
+    namespace: str
+    unit: str
+    dimensions: tuple[str, ...]
+    values: tuple[float, ...]
+    dimension_values: tuple[tuple[str, str], ...]
+
+
+def emitted_metrics(stdout: str) -> dict[str, list[EmittedMetric]]:
+    """Every metric in the EMF blobs of ``stdout``, by name."""
+    found: dict[str, list[EmittedMetric]] = {}
+    for blob in emf_blobs(stdout):
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            (dimensions,) = directive["Dimensions"]
+            for definition in directive["Metrics"]:
+                raw = blob[definition["Name"]]
+                values = tuple(raw if isinstance(raw, list) else [raw])
+                found.setdefault(definition["Name"], []).append(
+                    EmittedMetric(
+                        namespace=directive["Namespace"],
+                        unit=definition["Unit"],
+                        dimensions=tuple(sorted(dimensions)),
+                        values=values,
+                        dimension_values=tuple(sorted((d, blob[d]) for d in dimensions)),
+                    )
+                )
+    return found

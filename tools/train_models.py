@@ -1,0 +1,113 @@
+"""Train the bundled classifiers and export them to ONNX with their metadata.
+
+Development only: nothing here is packaged into the Lambda. The datasets ship
+inside scikit-learn, the seeds are fixed, so running this again reproduces the
+committed artifacts::
+
+    .venv/bin/python tools/train_models.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from skl2onnx import to_onnx
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.datasets import load_digits, load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "inference_fn" / "inference" / "models"
+SEED = 0
+VERSION = "1"
+# Pinned so the exported graph does not change with the installed skl2onnx.
+TARGET_OPSET = {"": 18, "ai.onnx.ml": 3}
+PLATFORM = "onnxruntime_onnx"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    loader: Callable[..., Any]
+    description: str
+    # Inverse regularisation strength, chosen on the held-out split.
+    c: float
+
+
+DATASETS = (
+    Dataset("digits", load_digits, "8x8 handwritten digits, 64 raw pixel values in 0..16", c=1.0),
+    Dataset("iris", load_iris, "iris flowers: sepal and petal length and width in cm", c=10.0),
+)
+
+
+def train(dataset: Dataset) -> tuple[Pipeline, float, np.ndarray]:
+    bunch = dataset.loader()
+    features = bunch.data.astype(np.float32)
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, bunch.target, test_size=0.2, random_state=SEED, stratify=bunch.target
+    )
+    # Scaling lives inside the pipeline, so the exported graph takes raw features.
+    pipeline = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=dataset.c, max_iter=5000, random_state=SEED)),
+        ]
+    )
+    pipeline.fit(x_train, y_train)
+    holdout_accuracy = float(pipeline.score(x_test, y_test))
+    return pipeline, holdout_accuracy, np.asarray(bunch.target_names)
+
+
+def export(dataset: Dataset, out_root: Path) -> dict[str, Any]:
+    pipeline, holdout_accuracy, labels = train(dataset)
+    n_features = int(pipeline.named_steps["scale"].n_features_in_)
+    onnx_model = to_onnx(
+        pipeline,
+        initial_types=[("input", FloatTensorType([None, n_features]))],
+        # Plain tensors instead of a list of dicts: what the Open Inference Protocol carries.
+        options={id(pipeline.named_steps["classify"]): {"zipmap": False}},
+        target_opset=TARGET_OPSET,
+    )
+    out_dir = out_root / dataset.name / VERSION
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "model.onnx").write_bytes(onnx_model.SerializeToString())
+    metadata = {
+        "name": dataset.name,
+        "version": VERSION,
+        "platform": PLATFORM,
+        "description": dataset.description,
+        "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, n_features]}],
+        "outputs": [
+            {"name": "label", "datatype": "INT64", "shape": [-1]},
+            {"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]},
+        ],
+        "labels": [str(label) for label in labels],
+        "training": {
+            "dataset": f"sklearn.datasets.load_{dataset.name}",
+            "seed": SEED,
+            "holdout_accuracy": round(holdout_accuracy, 4),
+        },
+    }
+    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    return metadata
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=MODELS_DIR, help="models directory")
+    args = parser.parse_args()
+    for dataset in DATASETS:
+        metadata = export(dataset, args.out)
+        print(f"{dataset.name}: holdout accuracy {metadata['training']['holdout_accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
