@@ -8,6 +8,8 @@ PYTHON ?= $(or $(lastword $(sort $(wildcard $(shell pyenv root 2>/dev/null)/vers
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SCAN_VENV := .venv-checkov
+SCAN_STAMP := $(SCAN_VENV)/.installed
 
 # The dev venv's bin first: `sam build` looks for python3.13 on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -19,7 +21,7 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 BUILD_DIR := .aws-sam/build
 HOST_BUILD_DIR := .aws-sam/build-host
 
-.PHONY: help venv lint format typecheck validate build build-host pytest test run deploy logs train clean
+.PHONY: help venv lint format typecheck validate scan build build-host pytest test run deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +49,16 @@ typecheck: $(STAMP) ## mypy, strict
 validate: $(STAMP) ## sam validate --lint (cfn-lint) on template.yaml
 	$(BIN)/sam validate --lint
 
+$(SCAN_STAMP): requirements-scan.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found"; exit 1; }
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt
+	touch $@
+
+scan: $(SCAN_STAMP) ## checkov on template.yaml: zero failed checks (skips are in the template's Metadata)
+	$(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
+
 build: $(STAMP) ## sam build for Lambda (arm64 unless Architecture is overridden) into .aws-sam/build
 	$(BIN)/sam build --build-dir $(BUILD_DIR)
 
@@ -57,7 +69,7 @@ build-host: $(STAMP) ## sam build for this machine's architecture into .aws-sam/
 pytest: $(STAMP) ## The pytest suite alone (builds must exist for tests/package)
 	REQUIRE_BUILDS=1 $(BIN)/pytest
 
-test: lint typecheck validate build build-host pytest ## Everything CI runs: lint, types, template, builds, tests
+test: lint typecheck validate scan build build-host pytest ## Everything CI runs: lint, types, template, scan, builds, tests
 
 run: ## Run the product locally (the local emulator)
 	@echo "The local emulator is not part of this version yet. Where Docker is available:"

@@ -14,6 +14,7 @@ from samtranslator.yaml_helper import yaml_parse
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
 TEMPLATE_PATH = ROOT / "template.yaml"
+OPENAPI_PATH = ROOT / "api" / "openapi.yaml"
 MODELS_DIR = ROOT / "inference_fn" / "inference" / "models"
 
 
@@ -51,6 +52,47 @@ class FakeLambdaContext:
 def template() -> dict[str, Any]:
     parsed: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
     return parsed
+
+
+def access_log_format() -> str:
+    """The stage's access-log format, as template.yaml declares it."""
+    fmt: str = template()["Mappings"]["AccessLog"]["Format"]["Json"]
+    return fmt
+
+
+def openapi() -> dict[str, Any]:
+    """api/openapi.yaml, the API definition template.yaml includes."""
+    parsed: dict[str, Any] = yaml_parse(OPENAPI_PATH.read_text())
+    return parsed
+
+
+def evaluate(value: Any, parameters: dict[str, str]) -> Any:
+    """``value`` with the template's Fn::If resolved for ``parameters`` (others: defaults).
+
+    Covers the condition forms template.yaml uses: Fn::Equals of a Ref and a literal,
+    and Fn::Not of that.
+    """
+    conditions = template()["Conditions"]
+
+    def parameter(name: str) -> str:
+        return str(parameters.get(name, parameter_default(name)))
+
+    def holds(condition: Any) -> bool:
+        if "Condition" in condition:
+            return holds(conditions[condition["Condition"]])
+        if "Fn::Not" in condition:
+            return not holds(condition["Fn::Not"][0])
+        left, right = condition["Fn::Equals"]
+        return parameter(left["Ref"]) == str(right)
+
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return evaluate(when_true if holds(conditions[name]) else when_false, parameters)
+        return {key: evaluate(item, parameters) for key, item in value.items()}
+    if isinstance(value, list):
+        return [evaluate(item, parameters) for item in value]
+    return value
 
 
 def parameter_default(name: str) -> Any:

@@ -2,87 +2,67 @@
 
 from __future__ import annotations
 
-import copy
-from functools import cache
-from typing import Any
-
-from samtranslator.translator.transform import transform
+import pytest
 
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from inference.telemetry import DEFAULT_NAMESPACE
 from tests.support import parameter_default, template
-
-OIP_ROUTES = {
-    ("GET", "/v2/health/live"),
-    ("GET", "/v2/health/ready"),
-    ("GET", "/v2"),
-    ("GET", "/v2/models/{model_name}"),
-    ("GET", "/v2/models/{model_name}/versions/{model_version}"),
-    ("GET", "/v2/models/{model_name}/ready"),
-    ("GET", "/v2/models/{model_name}/versions/{model_version}/ready"),
-    ("POST", "/v2/models/{model_name}/infer"),
-    ("POST", "/v2/models/{model_name}/versions/{model_version}/infer"),
-}
-
-
-class NoManagedPolicies:
-    """The template attaches no managed policies, so the translator never needs IAM."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-@cache
-def transformed() -> dict[str, Any]:
-    document = copy.deepcopy(template())
-    # What `sam package` does before deploying: code locations become S3 objects.
-    for resource in document["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            resource["Properties"]["CodeUri"] = "s3://artifacts/function.zip"
-    result: dict[str, Any] = transform(document, {}, NoManagedPolicies())
-    return result
-
-
-def resources_of(kind: str) -> dict[str, dict[str, Any]]:
-    return {
-        name: resource["Properties"]
-        for name, resource in transformed()["Resources"].items()
-        if resource["Type"] == kind
-    }
+from tests.template.conftest import (
+    AUTH_MODES,
+    policy_statements,
+    properties_of,
+    resources_of,
+    transformed,
+)
 
 
 def test_inference_function_runtime_and_architecture() -> None:
-    function = resources_of("AWS::Lambda::Function")["InferenceFunction"]
+    function = properties_of("AWS::Lambda::Function")["InferenceFunction"]
 
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == [{"Ref": "Architecture"}]
     assert parameter_default("Architecture") == "arm64"
     assert function["Handler"] == "inference.handler.lambda_handler"
     assert function["TracingConfig"] == {"Mode": "Active"}
-    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "InferenceFunctionLogGroup"}
     assert function["Timeout"] < 29  # fails before API Gateway's integration timeout
 
 
-def test_every_log_group_has_a_retention() -> None:
-    log_groups = resources_of("AWS::Logs::LogGroup")
+def test_function_logs_json_to_its_own_log_group() -> None:
+    logging = properties_of("AWS::Lambda::Function")["InferenceFunction"]["LoggingConfig"]
 
-    assert log_groups
+    assert logging["LogGroup"] == {"Ref": "InferenceFunctionLogGroup"}
+    assert logging["LogFormat"] == "JSON"
+    assert logging["ApplicationLogLevel"] == {"Ref": "LogLevel"}
+
+
+def test_every_log_group_has_a_retention_and_the_optional_key() -> None:
+    log_groups = properties_of("AWS::Logs::LogGroup")
+
+    assert set(log_groups) == {"InferenceFunctionLogGroup", "AccessLogGroup"}
     for properties in log_groups.values():
         assert properties["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+        assert properties["KmsKeyId"] == {
+            "Fn::If": ["HasLogsKmsKey", {"Ref": "LogsKmsKeyArn"}, {"Ref": "AWS::NoValue"}]
+        }
+
+
+@pytest.mark.parametrize("auth_mode", AUTH_MODES)
+def test_no_policy_statement_has_a_wildcard_action(auth_mode: str) -> None:
+    statements = policy_statements(auth_mode)
+
+    assert statements
+    for role, statement in statements:
+        actions = statement["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            assert "*" not in action, (role, action)
 
 
 def test_function_role_is_scoped_to_its_own_log_group() -> None:
-    (role,) = resources_of("AWS::IAM::Role").values()
-    statements = [
-        statement
-        for policy in role["Policies"]
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
+    statements = [s for role, s in policy_statements() if role == "InferenceFunctionRole"]
 
-    assert "ManagedPolicyArns" not in role
+    assert "ManagedPolicyArns" not in properties_of("AWS::IAM::Role")["InferenceFunctionRole"]
     for statement in statements:
         actions = set(statement["Action"])
-        assert all("*" not in action for action in actions)
         if statement["Resource"] == "*":
             # X-Ray's write actions have no resource-level permissions: the only wildcard.
             assert actions == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -91,22 +71,54 @@ def test_function_role_is_scoped_to_its_own_log_group() -> None:
             assert actions == {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 
-def test_api_has_an_explicit_name_and_traced_stage() -> None:
-    (api,) = resources_of("AWS::ApiGateway::RestApi").values()
-    (stage,) = resources_of("AWS::ApiGateway::Stage").values()
+def test_only_this_api_may_invoke_the_function() -> None:
+    (permission,) = properties_of("AWS::Lambda::Permission").values()
 
-    assert api["Name"] == {"Fn::Sub": "${AWS::StackName}-api"}
-    assert stage["StageName"] == {"Ref": "StageName"}
-    assert stage["TracingEnabled"] is True
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["InferenceFunction", "Arn"]}
+    assert "${InferenceApi}/" in permission["SourceArn"]["Fn::Sub"]
 
 
-def test_api_serves_exactly_the_oip_routes() -> None:
-    (api,) = resources_of("AWS::ApiGateway::RestApi").values()
-    paths = api["Body"]["paths"]
+def test_account_logging_role_is_optional_and_outlives_the_stack() -> None:
+    role = resources_of("AWS::IAM::Role")["ApiGatewayCloudWatchRole"]
+    account = resources_of("AWS::ApiGateway::Account")["ApiGatewayAccount"]
 
-    routes = {(method.upper(), path) for path, item in paths.items() for method in item}
+    assert role["Condition"] == account["Condition"] == "CreateAccountRole"
+    assert parameter_default("CreateApiGatewayAccountRole") == "true"
+    assert (role["DeletionPolicy"], role["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert account["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+    }
+    # The API waits for the account setting (when there is one) before its stage logs.
+    assert "ApiGatewayAccountReady" in str(resources_of("AWS::ApiGateway::RestApi"))
 
-    assert routes == OIP_ROUTES
+
+@pytest.mark.parametrize("auth_mode", AUTH_MODES)
+def test_every_auth_mode_transforms(auth_mode: str) -> None:
+    assert resources_of("AWS::ApiGateway::Stage", auth_mode)
+    assert resources_of("AWS::Lambda::Function", auth_mode)
+
+
+def test_api_key_mode_wires_a_key_into_a_usage_plan_on_the_stage() -> None:
+    plan = resources_of("AWS::ApiGateway::UsagePlan")["UsagePlan"]
+    key = resources_of("AWS::ApiGateway::ApiKey")["DefaultClientApiKey"]
+    plan_key = resources_of("AWS::ApiGateway::UsagePlanKey")["DefaultClientUsagePlanKey"]
+    (stage_name,) = resources_of("AWS::ApiGateway::Stage")
+
+    assert plan["Condition"] == key["Condition"] == plan_key["Condition"] == "UseApiKey"
+    assert plan["Properties"]["ApiStages"] == [
+        {"ApiId": {"Ref": "InferenceApi"}, "Stage": {"Ref": stage_name}}
+    ]
+    assert plan["Properties"]["Throttle"] == {
+        "RateLimit": {"Ref": "UsagePlanRateLimit"},
+        "BurstLimit": {"Ref": "UsagePlanBurstLimit"},
+    }
+    assert plan["Properties"]["Quota"]["Limit"] == {"Ref": "UsagePlanQuotaLimit"}
+    assert plan_key["Properties"]["KeyId"] == {"Ref": "DefaultClientApiKey"}
+    assert plan_key["Properties"]["UsagePlanId"] == {"Ref": "UsagePlan"}
+    outputs = transformed()["Outputs"]
+    assert outputs["ApiKeyId"]["Value"] == {"Ref": "DefaultClientApiKey"}
+    assert "--include-value" in outputs["ApiKeyValueCommand"]["Value"]["Fn::Sub"]
 
 
 def test_function_defaults_match_the_template_defaults() -> None:
@@ -115,8 +127,22 @@ def test_function_defaults_match_the_template_defaults() -> None:
     assert parameter_default("MaxBodyBytes") == DEFAULT_MAX_BODY_BYTES
 
 
-def test_outputs_name_the_url_and_the_function() -> None:
+def test_outputs_name_the_url_the_function_and_the_log_groups() -> None:
     outputs = transformed()["Outputs"]
 
-    assert {"ApiUrl", "ApiName", "InferenceFunctionName"} <= set(outputs)
+    assert {"ApiUrl", "ApiName", "InferenceFunctionName", "AccessLogGroupName"} <= set(outputs)
     assert outputs["InferenceFunctionName"]["Value"] == {"Ref": "InferenceFunction"}
+    assert outputs["AccessLogGroupName"]["Value"] == {"Ref": "AccessLogGroup"}
+
+
+def test_every_checkov_skip_gives_its_reason() -> None:
+    skips = [
+        (name, skip)
+        for name, resource in template()["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+
+    assert skips
+    for name, skip in skips:
+        assert skip["id"].startswith("CKV"), name
+        assert len(skip.get("comment", "")) > 20, (name, skip["id"])

@@ -1,0 +1,50 @@
+"""Every answer the function gives is one api/openapi.yaml documents, with its schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from tests.functional.conftest import Invoke
+from tests.support import EVENTS_DIR, load_event, openapi, with_body
+
+
+def documented_schema(resource: str, method: str, status: int) -> dict[str, Any]:
+    responses = openapi()["paths"][resource][method.lower()]["responses"]
+    assert str(status) in responses, f"{method} {resource} answers {status}, undocumented"
+    schema: dict[str, Any] = responses[str(status)]["content"]["application/json"]["schema"]
+    return schema
+
+
+def assert_conforms(event: dict[str, Any], status: int, body: Any) -> None:
+    schema = documented_schema(event["resource"], event["httpMethod"], status)
+    validator = Draft4Validator({**schema, "components": openapi()["components"]})
+    assert list(validator.iter_errors(body)) == [], body
+
+
+@pytest.mark.parametrize("event_name", sorted(p.stem for p in EVENTS_DIR.glob("*.json")))
+def test_every_event_is_answered_as_documented(invoke: Invoke, event_name: str) -> None:
+    event = load_event(event_name)
+
+    result = invoke(event)
+
+    assert_conforms(event, result.status, result.body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{",
+        {"inputs": [{"name": "input", "shape": [300, 4], "datatype": "FP32", "data": [1] * 1200}]},
+        {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]},
+    ],
+)
+def test_error_answers_are_documented(invoke: Invoke, body: Any) -> None:
+    event = with_body(load_event("infer_iris"), body)
+
+    result = invoke(event)
+
+    assert result.status >= 400
+    assert_conforms(event, result.status, result.body)

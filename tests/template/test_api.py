@@ -1,0 +1,135 @@
+"""api/openapi.yaml: the routes, auth, validation and error bodies API Gateway deploys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from tests.support import evaluate, load_event, openapi, template
+from tests.template.conftest import AUTH_MODES, properties_of
+
+OIP_ROUTES = {
+    ("GET", "/v2/health/live"),
+    ("GET", "/v2/health/ready"),
+    ("GET", "/v2"),
+    ("GET", "/v2/models/{model_name}"),
+    ("GET", "/v2/models/{model_name}/versions/{model_version}"),
+    ("GET", "/v2/models/{model_name}/ready"),
+    ("GET", "/v2/models/{model_name}/versions/{model_version}/ready"),
+    ("POST", "/v2/models/{model_name}/infer"),
+    ("POST", "/v2/models/{model_name}/versions/{model_version}/infer"),
+}
+HEALTH = {"/v2/health/live", "/v2/health/ready"}
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in openapi()["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def schema_validator(name: str) -> Draft4Validator:
+    """API Gateway validates bodies with JSON Schema draft 4."""
+    components = openapi()["components"]
+    return Draft4Validator({"$ref": f"#/components/schemas/{name}", "components": components})
+
+
+def test_the_template_deploys_the_openapi_document() -> None:
+    body = template()["Resources"]["InferenceApi"]["Properties"]["DefinitionBody"]
+
+    assert body == {
+        "Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "api/openapi.yaml"}}
+    }
+    (api,) = properties_of("AWS::ApiGateway::RestApi").values()
+    assert api["Body"]["paths"] == openapi()["paths"]
+    assert api["Name"] == {"Fn::Sub": "${AWS::StackName}-api"}
+
+
+def test_document_has_exactly_the_oip_routes() -> None:
+    assert {(method, path) for method, path, _ in operations()} == OIP_ROUTES
+
+
+def test_every_operation_proxies_to_the_inference_function() -> None:
+    for method, path, operation in operations():
+        integration = operation["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy", (method, path)
+        assert integration["httpMethod"] == "POST"
+        assert "${InferenceFunction.Arn}" in integration["uri"]["Fn::Sub"]
+
+
+@pytest.mark.parametrize(
+    ("auth_mode", "expected"),
+    [("API_KEY", [{"api_key": []}]), ("IAM", [{"sigv4": []}]), ("NONE", [])],
+)
+def test_auth_mode_secures_all_but_health_routes(auth_mode: str, expected: list[Any]) -> None:
+    assert auth_mode in AUTH_MODES
+    for method, path, operation in operations():
+        security = evaluate(operation["security"], {"AuthMode": auth_mode})
+        assert security == ([] if path in HEALTH else expected), (method, path)
+
+
+def test_security_schemes_are_api_gateway_ones() -> None:
+    document = openapi()
+    schemes = document["components"]["securitySchemes"]
+
+    assert schemes["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
+    assert schemes["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    assert document["x-amazon-apigateway-api-key-source"] == "HEADER"
+
+
+def test_infer_bodies_are_validated_at_the_gateway() -> None:
+    document = openapi()
+    validators = document["x-amazon-apigateway-request-validators"]
+
+    infer = [op for method, _, op in operations() if method == "POST"]
+    assert len(infer) == 2
+    for operation in infer:
+        assert validators[operation["x-amazon-apigateway-request-validator"]]["validateRequestBody"]
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/InferRequest"}
+
+
+@pytest.mark.parametrize(
+    "event_name", ["infer_iris", "infer_digits_versioned", "infer_unknown_model"]
+)
+def test_request_schema_accepts_valid_requests(event_name: str) -> None:
+    body = json.loads(load_event(event_name)["body"])
+
+    assert list(schema_validator("InferRequest").iter_errors(body)) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {},
+        {"inputs": []},
+        {"inputs": [{"name": "input"}]},
+        {"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": "1,2"}]},
+        {"inputs": [{"name": "input", "shape": [-1, 4], "datatype": "FP32", "data": [1]}]},
+        {"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FLOAT", "data": [1]}]},
+        {"inputs": [{"name": "input", "shape": [1], "datatype": "FP32", "data": [1]}], "id": 3},
+    ],
+)
+def test_request_schema_rejects_malformed_requests(body: Any) -> None:
+    assert list(schema_validator("InferRequest").iter_errors(body))
+
+
+@pytest.mark.parametrize("response_type", ["DEFAULT_4XX", "DEFAULT_5XX"])
+def test_gateway_errors_answer_the_functions_json_shape(response_type: str) -> None:
+    responses = openapi()["x-amazon-apigateway-gateway-responses"]
+    body_template = responses[response_type]["responseTemplates"]["application/json"]
+    message = 'Invalid request body: "inputs" \\ missing'
+
+    rendered = body_template.replace("$context.error.messageString", json.dumps(message)).replace(
+        "$context.requestId", "req-1"
+    )
+
+    body = json.loads(rendered)
+    assert body == {"error": message, "request_id": "req-1"}
+    assert list(schema_validator("Error").iter_errors(body)) == []
