@@ -21,7 +21,7 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 BUILD_DIR := .aws-sam/build
 HOST_BUILD_DIR := .aws-sam/build-host
 
-.PHONY: help venv lint format typecheck validate scan build build-host pytest test run deploy logs train clean
+.PHONY: help venv lint format typecheck validate scan build build-host pytest test bench run deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ pytest: $(STAMP) ## The pytest suite alone (builds must exist for tests/package)
 	REQUIRE_BUILDS=1 $(BIN)/pytest
 
 test: lint typecheck validate scan build build-host pytest ## Everything CI runs: lint, types, template, scan, builds, tests
+
+bench: $(STAMP) ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
+	PYTHONPATH=inference_fn:log_processor_fn:. $(BIN)/python -m bench
 
 run: ## Run the product locally (the local emulator)
 	@echo "The local emulator is not part of this version yet. Where Docker is available:"

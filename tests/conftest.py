@@ -8,6 +8,7 @@ from tests.support import function_environment
 
 # Set before any test imports the function code, which reads it at import (as on Lambda).
 os.environ.update(function_environment("InferenceFunction"))
+os.environ.update(function_environment("LogProcessorFunction"))
 # Powertools' documented test setting: no X-Ray daemon here.
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
 # The SAM translator resolves pseudo parameters; tests never ask AWS for a region.

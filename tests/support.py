@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -100,9 +103,17 @@ def parameter_default(name: str) -> Any:
 
 
 def _resolve(value: Any) -> str:
-    """A template value with ``!Ref Parameter`` replaced by the parameter's default."""
+    """A template value at the parameters' defaults (the intrinsics the template uses)."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return str(parameter_default(value["Ref"]))
+    if isinstance(value, dict) and set(value) == {"Fn::FindInMap"}:
+        mapping, key, attribute = value["Fn::FindInMap"]
+        return str(template()["Mappings"][mapping][key][attribute])
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, items = value["Fn::Join"]
+        if isinstance(items, dict):  # !Ref of a CommaDelimitedList
+            return str(parameter_default(items["Ref"]))
+        return str(separator).join(_resolve(item) for item in items)
     return str(value)
 
 
@@ -156,3 +167,48 @@ def emitted_metrics(stdout: str) -> dict[str, list[EmittedMetric]]:
                     )
                 )
     return found
+
+
+_VARIABLE = re.compile(r"\$context(?:\.[A-Za-z]+)+")
+_PRE_QUOTED = "$context.error.messageString"
+
+
+def render_access_log(values: dict[str, Any]) -> str:
+    """An access-log line as API Gateway writes it in the template's format.
+
+    ``values`` maps ``$context`` variables to their values; others are missing (``-``).
+    """
+
+    def substitute(match: re.Match[str]) -> str:
+        variable = match.group(0)
+        escaped = json.dumps(str(values.get(variable, "-")))
+        return escaped if variable == _PRE_QUOTED else escaped[1:-1]
+
+    return _VARIABLE.sub(substitute, access_log_format())
+
+
+def subscription_event(
+    messages: Iterable[str | tuple[str, str]],
+    *,
+    timestamp_ms: int = 1_795_582_200_000,
+    message_type: str = "DATA_MESSAGE",
+    log_group: str = "/aws/apigateway/model-endpoint-dev-access",
+) -> dict[str, Any]:
+    """A CloudWatch Logs subscription event (gzip + base64), as Lambda receives it.
+
+    Each message is a line, or ``(log event id, line)`` to choose the id.
+    """
+    log_events = []
+    for index, item in enumerate(messages):
+        event_id, message = item if isinstance(item, tuple) else (f"{index:056d}", item)
+        log_events.append({"id": event_id, "timestamp": timestamp_ms, "message": message})
+    payload = {
+        "messageType": message_type,
+        "owner": "123456789012",
+        "logGroup": log_group,
+        "logStream": "0123456789abcdef0123456789abcdef",
+        "subscriptionFilters": ["model-endpoint-dev-AccessLogSubscription"],
+        "logEvents": log_events,
+    }
+    data = base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()
+    return {"awslogs": {"data": data}}

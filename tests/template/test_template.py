@@ -38,7 +38,11 @@ def test_function_logs_json_to_its_own_log_group() -> None:
 def test_every_log_group_has_a_retention_and_the_optional_key() -> None:
     log_groups = properties_of("AWS::Logs::LogGroup")
 
-    assert set(log_groups) == {"InferenceFunctionLogGroup", "AccessLogGroup"}
+    assert set(log_groups) == {
+        "InferenceFunctionLogGroup",
+        "LogProcessorFunctionLogGroup",
+        "AccessLogGroup",
+    }
     for properties in log_groups.values():
         assert properties["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
         assert properties["KmsKeyId"] == {
@@ -72,7 +76,7 @@ def test_function_role_is_scoped_to_its_own_log_group() -> None:
 
 
 def test_only_this_api_may_invoke_the_function() -> None:
-    (permission,) = properties_of("AWS::Lambda::Permission").values()
+    permission = properties_of("AWS::Lambda::Permission")["InferenceApiPermission"]
 
     assert permission["Principal"] == "apigateway.amazonaws.com"
     assert permission["FunctionName"] == {"Fn::GetAtt": ["InferenceFunction", "Arn"]}

@@ -1,0 +1,1 @@
+"""API Gateway access-log lines in, custom CloudWatch metrics (EMF) out."""

@@ -1,0 +1,84 @@
+"""The metrics contract of the log processor: names, units, dimensions, declared once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+DEFAULT_NAMESPACE = "ModelEndpoint"
+
+
+class Unit(StrEnum):
+    COUNT = "Count"
+    MILLISECONDS = "Milliseconds"
+    BYTES = "Bytes"
+
+
+@dataclass(frozen=True, eq=False)
+class MetricSpec:
+    """Compared by identity: each metric is declared once, below."""
+
+    name: str
+    unit: Unit
+    dimensions: tuple[str, ...]
+    # A distribution keeps every value (percentiles work); a count is summed.
+    distribution: bool
+    meaning: str
+    # Distributions round values to this many significant digits (exact below 10**digits).
+    significant_digits: int = 3
+
+
+ROUTE_STATUS = ("service", "stage", "route", "status_class")
+ROUTE = ("service", "stage", "route")
+MODEL = ("service", "stage", "model")
+ERROR = ("service", "stage", "error_source", "error_type")
+CLIENT = ("service", "stage", "api_key")
+PIPELINE = ("service",)
+
+REQUESTS = MetricSpec("Requests", Unit.COUNT, ROUTE_STATUS, False, "requests answered")
+LATENCY = MetricSpec(
+    "Latency", Unit.MILLISECONDS, ROUTE, True, "responseLatency: gateway receipt to last byte"
+)
+INTEGRATION_LATENCY = MetricSpec(
+    "IntegrationLatency", Unit.MILLISECONDS, ROUTE, True, "time waiting for the function"
+)
+GATEWAY_OVERHEAD = MetricSpec(
+    "GatewayOverhead", Unit.MILLISECONDS, ROUTE, True, "Latency - IntegrationLatency"
+)
+RESPONSE_BYTES = MetricSpec(
+    "ResponseBytes", Unit.BYTES, ROUTE, True, "response body size", significant_digits=2
+)
+MODEL_REQUESTS = MetricSpec(
+    "ModelRequests", Unit.COUNT, MODEL, False, "requests on a model's routes"
+)
+MODEL_ERRORS = MetricSpec("ModelErrors", Unit.COUNT, MODEL, False, "4xx/5xx on a model's routes")
+ERRORS = MetricSpec("Errors", Unit.COUNT, ERROR, False, "4xx/5xx by who answered and why")
+CLIENT_REQUESTS = MetricSpec(
+    "ClientRequests", Unit.COUNT, CLIENT, False, "requests per allow-listed API key id"
+)
+LOG_LINES = MetricSpec("LogLines", Unit.COUNT, PIPELINE, False, "access-log lines received")
+MALFORMED_LOG_LINES = MetricSpec(
+    "MalformedLogLines", Unit.COUNT, PIPELINE, False, "lines skipped: not JSON, no id or status"
+)
+DUPLICATE_LOG_EVENTS = MetricSpec(
+    "DuplicateLogEvents", Unit.COUNT, PIPELINE, False, "repeated log events counted once"
+)
+DELIVERY_LAG = MetricSpec(
+    "DeliveryLag", Unit.MILLISECONDS, PIPELINE, True, "processing time - request time"
+)
+
+CONTRACT: tuple[MetricSpec, ...] = (
+    REQUESTS,
+    LATENCY,
+    INTEGRATION_LATENCY,
+    GATEWAY_OVERHEAD,
+    RESPONSE_BYTES,
+    MODEL_REQUESTS,
+    MODEL_ERRORS,
+    ERRORS,
+    CLIENT_REQUESTS,
+    LOG_LINES,
+    MALFORMED_LOG_LINES,
+    DUPLICATE_LOG_EVENTS,
+    DELIVERY_LAG,
+)

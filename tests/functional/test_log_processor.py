@@ -1,0 +1,340 @@
+"""The log processor handler with real-shaped subscription events: EMF totals match."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from log_processor import metrics as m
+from log_processor.batch import process_batch
+from log_processor.handler import lambda_handler, logger
+from log_processor.settings import load_settings
+from tests.emf import emf_errors
+from tests.support import (
+    ROOT,
+    FakeLambdaContext,
+    emf_blobs,
+    function_environment,
+    load_event,
+    log_records,
+    render_access_log,
+    subscription_event,
+)
+
+MINUTE_A = 1_795_582_200_000
+MINUTE_B = MINUTE_A + 60_000
+INFER = "/v2/models/{model_name}/infer"
+ENV = function_environment("LogProcessorFunction")
+STAGE = "prod"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request of the fixture batch, and what the processor should make of it."""
+
+    line: str
+    minute: int
+    route: str
+    status: int
+    model: str | None = None
+    error: tuple[str, str] | None = None
+    latency: float | None = None
+
+
+def rest(  # noqa: PLR0917 -- one fixture row per call reads best as a table
+    minute: int,
+    method: str,
+    resource: str,
+    path: str,
+    status: int,
+    latency: float | None = None,
+    integration: float | None = None,
+    error_type: str | None = None,
+    key: str | None = None,
+) -> str:
+    values: dict[str, Any] = {
+        "$context.requestId": f"req-{minute}-{path}-{status}-{latency}",
+        "$context.requestTimeEpoch": minute + 1234,
+        "$context.httpMethod": method,
+        "$context.resourcePath": resource,
+        "$context.path": f"/{STAGE}{path}",
+        "$context.status": status,
+        "$context.stage": STAGE,
+        "$context.identity.userAgent": 'python-requests/2.32 "quoted" \\',
+    }
+    if latency is not None:
+        values["$context.responseLatency"] = latency
+        values["$context.responseLength"] = 321
+    if integration is not None:
+        values["$context.integrationLatency"] = integration
+        values["$context.integrationStatus"] = 200
+    if error_type is not None:
+        values["$context.error.responseType"] = error_type
+        values["$context.error.messageString"] = 'Too "many" requests'
+    if key is not None:
+        values["$context.identity.apiKeyId"] = key
+    return render_access_log(values)
+
+
+FIXTURE = [
+    Request(
+        rest(MINUTE_A, "POST", INFER, "/v2/models/iris/infer", 200, 41, 35, key="key-a"),
+        MINUTE_A,
+        f"POST {INFER}",
+        200,
+        model="iris",
+        latency=41,
+    ),
+    Request(
+        rest(MINUTE_A, "POST", INFER, "/v2/models/iris/infer", 200, 50, 40),
+        MINUTE_A,
+        f"POST {INFER}",
+        200,
+        model="iris",
+        latency=50,
+    ),
+    Request(
+        rest(MINUTE_B, "POST", INFER, "/v2/models/digits/infer", 400, 20, 15),
+        MINUTE_B,
+        f"POST {INFER}",
+        400,
+        model="digits",
+        error=("function", "FUNCTION_4XX"),
+        latency=20,
+    ),
+    Request(
+        rest(MINUTE_B, "POST", INFER, "/v2/models/resnet/infer", 404, 10, 8),
+        MINUTE_B,
+        f"POST {INFER}",
+        404,
+        model="unknown",
+        error=("function", "FUNCTION_4XX"),
+        latency=10,
+    ),
+    Request(
+        rest(MINUTE_A, "GET", "/v2/health/live", "/v2/health/live", 200, 5, 3),
+        MINUTE_A,
+        "GET /v2/health/live",
+        200,
+        latency=5,
+    ),
+    Request(
+        rest(MINUTE_A, "POST", INFER, "/v2/models/iris/infer", 429, 1, error_type="THROTTLED"),
+        MINUTE_A,
+        f"POST {INFER}",
+        429,
+        model="iris",
+        error=("gateway", "THROTTLED"),
+        latency=1,
+    ),
+    Request(
+        rest(
+            MINUTE_B, "POST", INFER, "/v2/models/iris/infer", 400, 2, error_type="BAD_REQUEST_BODY"
+        ),
+        MINUTE_B,
+        f"POST {INFER}",
+        400,
+        model="iris",
+        error=("gateway", "BAD_REQUEST_BODY"),
+        latency=2,
+    ),
+    Request(  # HTTP API style
+        json.dumps(
+            {
+                "requestId": "http-1",
+                "routeKey": f"POST {INFER}",
+                "path": "/v2/models/iris/infer",
+                "status": "502",
+                "integrationErrorMessage": "invalid response",
+                "responseLatency": "12",
+                "requestTimeEpoch": str(MINUTE_B + 5),
+                "stage": STAGE,
+            }
+        ),
+        MINUTE_B,
+        f"POST {INFER}",
+        502,
+        model="iris",
+        error=("gateway", "INTEGRATION_FAILURE"),
+        latency=12,
+    ),
+    Request(  # the minimal format of the reference example: no route, no latencies
+        json.dumps(
+            {
+                "requestId": "min-1",
+                "ip": "198.51.100.7",
+                "requestTime": "25/Nov/2026:04:50:30 +0000",
+                "httpMethod": "GET",
+                "routeKey": "-",
+                "status": "200",
+                "protocol": "HTTP/1.1",
+                "responseLength": "13",
+            }
+        ),
+        MINUTE_A,
+        "unknown",
+        200,
+    ),
+]
+MALFORMED = ["garbage \x00 text", "[1, 2]", '{"requestId": "no-status"}']
+
+
+def fixture_event() -> dict[str, Any]:
+    lines: list[tuple[str, str]] = [(f"ev-{i}", r.line) for i, r in enumerate(FIXTURE)]
+    lines += [(f"bad-{i}", text) for i, text in enumerate(MALFORMED)]
+    lines += [lines[0], lines[1]]  # redelivered events
+    return subscription_event(lines, timestamp_ms=MINUTE_B + 30_000)
+
+
+def run(event: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, int], str]:
+    # The logger holds the stdout it saw at import; point it at this test's capture.
+    logger.registered_handler.stream = sys.stdout  # type: ignore[attr-defined]
+    capsys.readouterr()
+    result = lambda_handler(event, FakeLambdaContext(function_name="log-processor"))
+    return result, capsys.readouterr().out
+
+
+def totals(documents: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tuple[Any, ...]]:
+    """Sum of ``metric`` per value of ``dims`` (and minute when "minute" is asked for)."""
+    found: Counter[tuple[Any, ...]] = Counter()
+    for doc in documents:
+        if metric not in doc:
+            continue
+        value = doc[metric]
+        amount = value["Count"] if isinstance(value, dict) else value
+        key = tuple(doc["_aws"]["Timestamp"] if d == "minute" else doc[d] for d in dims)
+        found[key] += amount
+    return found
+
+
+@pytest.fixture
+def mixed(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, int], list[dict[str, Any]], str]:
+    result, out = run(fixture_event(), capsys)
+    return result, emf_blobs(out), out
+
+
+def test_every_document_is_valid_emf_in_the_template_namespace(mixed: Any) -> None:
+    _, documents, _ = mixed
+
+    assert documents
+    for document in documents:
+        assert emf_errors(document) == []
+        assert (
+            document["_aws"]["CloudWatchMetrics"][0]["Namespace"]
+            == ENV["POWERTOOLS_METRICS_NAMESPACE"]
+        )
+        assert document["service"] == ENV["POWERTOOLS_SERVICE_NAME"]
+
+
+def test_requests_total_per_route_status_class_and_request_minute(mixed: Any) -> None:
+    _, documents, _ = mixed
+    expected = Counter((r.minute, r.route, f"{r.status // 100}xx") for r in FIXTURE)
+
+    assert totals(documents, "Requests", "minute", "route", "status_class") == expected
+
+
+def test_model_requests_and_errors_per_model(mixed: Any) -> None:
+    _, documents, _ = mixed
+    requests = Counter((r.model,) for r in FIXTURE if r.model)
+    errors = Counter((r.model,) for r in FIXTURE if r.model and r.status >= 400)
+
+    assert totals(documents, "ModelRequests", "model") == requests
+    assert +totals(documents, "ModelErrors", "model") == errors
+
+
+def test_errors_by_source_and_type(mixed: Any) -> None:
+    _, documents, _ = mixed
+    expected = Counter(r.error for r in FIXTURE if r.error)
+
+    assert totals(documents, "Errors", "error_source", "error_type") == expected
+    for doc in documents:
+        if "Errors" in doc:
+            assert doc["stage"] == STAGE
+
+
+def test_latency_distribution_counts_and_sums_per_route(mixed: Any) -> None:
+    _, documents, _ = mixed
+    count = Counter((r.route,) for r in FIXTURE if r.latency is not None)
+
+    assert totals(documents, "Latency", "route") == count
+    latency_sum = sum(d["Latency"]["Sum"] for d in documents if "Latency" in d)
+    assert latency_sum == sum(r.latency for r in FIXTURE if r.latency is not None)
+    overhead = [d["GatewayOverhead"] for d in documents if "GatewayOverhead" in d]
+    # 41-35, 50-40, 20-15, 10-8, 5-3: only the lines carrying both latencies.
+    assert sorted(
+        v for o in overhead for v, c in zip(o["Values"], o["Counts"], strict=True) for _ in range(c)
+    ) == [2.0, 2.0, 5.0, 6.0, 10.0]
+
+
+def test_pipeline_health_counts_lines_malformed_and_duplicates(mixed: Any) -> None:
+    result, documents, out = mixed
+
+    assert totals(documents, "LogLines", "service") == Counter({("model-endpoint",): 14})
+    assert sum(totals(documents, "MalformedLogLines").values()) == len(MALFORMED)
+    assert sum(totals(documents, "DuplicateLogEvents").values()) == 2
+    assert sum(totals(documents, "DeliveryLag").values()) == len(FIXTURE)
+    assert result == {"lines": 14, "valid": len(FIXTURE), "malformed": 3, "duplicates": 2}
+    warnings = [r for r in log_records(out) if r["level"] == "WARNING"]
+    assert sorted(w["log_event_id"] for w in warnings) == ["bad-0", "bad-1", "bad-2"]
+    assert all(len(w["excerpt"]) <= 200 for w in warnings)
+
+
+def test_output_grows_with_dimension_sets_not_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    line = FIXTURE[0].line
+    _, small = run(subscription_event([line] * 10), capsys)
+    _, large = run(subscription_event([line] * 2000), capsys)
+
+    assert len(emf_blobs(large)) == len(emf_blobs(small))
+    assert len(large) < len(small) * 1.2
+
+
+def test_control_messages_are_skipped(capsys: pytest.CaptureFixture[str]) -> None:
+    event = subscription_event(
+        ["CWL CONTROL MESSAGE: Checking health"], message_type="CONTROL_MESSAGE"
+    )
+
+    result, out = run(event, capsys)
+
+    assert result["lines"] == 0
+    assert emf_blobs(out) == []
+
+
+def test_sample_event_in_events_folder_is_processed(capsys: pytest.CaptureFixture[str]) -> None:
+    result, out = run(load_event("access_log_subscription"), capsys)
+
+    assert result["lines"] > 0
+    assert result["malformed"] == 0
+    assert all(emf_errors(doc) == [] for doc in emf_blobs(out))
+
+
+def test_allow_listed_api_keys_get_their_own_series() -> None:
+    settings = load_settings({**ENV, "CLIENT_API_KEY_IDS": "key-a"})
+    events = [
+        {"id": str(i), "timestamp": MINUTE_B, "message": r.line} for i, r in enumerate(FIXTURE)
+    ]
+
+    documents = process_batch(events, settings, now_ms=MINUTE_B + 1000).documents
+
+    assert totals(documents, "ClientRequests", "api_key") == Counter(
+        {("key-a",): 1, ("other",): len(FIXTURE) - 1}
+    )
+
+
+def test_no_client_series_without_an_allow_list(mixed: Any) -> None:
+    _, documents, _ = mixed
+
+    assert not totals(documents, "ClientRequests", "api_key")
+
+
+def test_readme_documents_every_log_processor_metric() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for spec in m.CONTRACT:
+        (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{spec.name}` |")]
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1] == spec.unit.value, spec.name
+        assert cells[2].replace("`", "").split(", ") == list(spec.dimensions), spec.name

@@ -1,0 +1,76 @@
+"""Whatever a batch holds, the processor never fails on data and accounts for every line."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from log_processor.handler import lambda_handler
+from tests.emf import emf_errors
+from tests.support import FakeLambdaContext, emf_blobs, render_access_log, subscription_event
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+statuses = st.one_of(st.integers(-5, 700).map(str), st.sampled_from(["-", "", "2OO", "1e3"]))
+valid_lines = st.builds(
+    lambda request_id, status, latency, epoch, agent: render_access_log(
+        {
+            "$context.requestId": request_id,
+            "$context.status": status,
+            "$context.responseLatency": latency,
+            "$context.requestTimeEpoch": epoch,
+            "$context.identity.userAgent": agent,
+            "$context.httpMethod": "POST",
+            "$context.resourcePath": "/v2/models/{model_name}/infer",
+            "$context.path": "/prod/v2/models/iris/infer",
+        }
+    ),
+    st.text(min_size=1, max_size=12).filter(lambda text: text not in ("-",)),
+    statuses,
+    st.one_of(st.floats(allow_nan=True), st.integers(-10, 10**7), st.just("-")),
+    st.one_of(st.integers(0, 2**45), st.just("-"), st.text(max_size=5)),
+    st.text(max_size=30),
+)
+messages = st.one_of(
+    valid_lines,
+    json_values.map(json.dumps),
+    st.text(max_size=60),
+    st.binary(max_size=60).map(lambda raw: raw.decode("latin-1")),
+)
+batches = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]), messages), max_size=30
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=batches)
+def test_any_batch_is_processed_and_every_line_accounted_for(batch: list[tuple[str, str]]) -> None:
+    stdout = io.StringIO()
+
+    with contextlib.redirect_stdout(stdout):
+        result = lambda_handler(subscription_event(batch), FakeLambdaContext())
+
+    documents = emf_blobs(stdout.getvalue())
+    assert result["lines"] == len(batch)
+    assert result["lines"] == result["valid"] + result["malformed"] + result["duplicates"]
+
+    def total(metric: str) -> float:
+        return float(sum(d[metric] for d in documents if metric in d))
+
+    assert total("LogLines") == result["lines"]
+    assert total("MalformedLogLines") == result["malformed"]
+    assert total("DuplicateLogEvents") == result["duplicates"]
+    requests: Any = total("Requests")
+    assert requests == result["valid"]
+    for document in documents:
+        assert emf_errors(document) == []

@@ -1,0 +1,75 @@
+"""Aggregation per minute and dimension set, and the EMF documents it becomes."""
+
+from __future__ import annotations
+
+from log_processor import metrics as m
+from log_processor.aggregate import MAX_VALUES, Aggregates, minute_of, quantize
+
+MINUTE = 1_795_582_200_000
+ROUTE = ("svc", "prod", "GET /v2")
+
+
+def test_minute_of_truncates_to_the_minute() -> None:
+    assert minute_of(MINUTE + 59_999) == MINUTE
+    assert minute_of(MINUTE + 60_000) == MINUTE + 60_000
+
+
+def test_quantize_keeps_small_values_and_three_significant_digits() -> None:
+    assert quantize(41.0) == 41.0
+    assert quantize(999.4) == 999.0
+    assert quantize(12_345.0) == 12_300.0
+    assert quantize(29_000.0) == 29_000.0
+
+
+def test_counts_sum_and_share_a_document_per_minute_and_dimension_set() -> None:
+    aggregates = Aggregates()
+    for _ in range(3):
+        aggregates.count(MINUTE, m.REQUESTS, (*ROUTE, "2xx"))
+    aggregates.count(MINUTE + 60_000, m.REQUESTS, (*ROUTE, "2xx"))
+    aggregates.observe(MINUTE, m.LATENCY, ROUTE, 40)
+    aggregates.observe(MINUTE, m.INTEGRATION_LATENCY, ROUTE, 30)
+
+    documents = aggregates.documents("NS")
+
+    assert [(d["_aws"]["Timestamp"], d.get("Requests")) for d in documents] == [
+        (MINUTE, None),
+        (MINUTE, 3),
+        (MINUTE + 60_000, 1),
+    ]
+    latency_doc = documents[0]
+    assert latency_doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [list(m.ROUTE)]
+    assert {x["Name"] for x in latency_doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
+        "Latency",
+        "IntegrationLatency",
+    }
+
+
+def test_distributions_are_value_count_pairs_with_statistics() -> None:
+    aggregates = Aggregates()
+    for value in (40, 40, 40, 55, 12):
+        aggregates.observe(MINUTE, m.LATENCY, ROUTE, value)
+
+    (document,) = aggregates.documents("NS")
+
+    assert document["Latency"] == {
+        "Values": [12.0, 40.0, 55.0],
+        "Counts": [1, 3, 1],
+        "Max": 55.0,
+        "Min": 12.0,
+        "Count": 5,
+        "Sum": 187.0,
+    }
+
+
+def test_more_distinct_values_than_emf_allows_split_into_documents() -> None:
+    aggregates = Aggregates()
+    aggregates.count(MINUTE, m.LOG_LINES, ("svc",), 7)
+    for value in range(250):
+        aggregates.observe(MINUTE, m.DELIVERY_LAG, ("svc",), value)
+
+    documents = aggregates.documents("NS")
+
+    assert len(documents) == 3
+    assert [len(d["DeliveryLag"]["Values"]) for d in documents] == [MAX_VALUES, MAX_VALUES, 50]
+    assert sum(d["DeliveryLag"]["Count"] for d in documents) == 250
+    assert [d.get("LogLines") for d in documents] == [7, None, None]
