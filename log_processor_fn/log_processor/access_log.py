@@ -64,8 +64,34 @@ _PRE_QUOTED = "$context.error.messageString"
 _MISSING = ("", "-")
 
 
-def field_map(access_log_format: str | None) -> dict[str, str]:
-    """JSON field name -> record attribute, for ``access_log_format`` and the known formats."""
+class FieldMap:
+    """JSON field name -> record attribute, and the layouts of lines already seen."""
+
+    # A batch holds a handful of line layouts (field names in order): map each once.
+    _MAX_LAYOUTS = 256
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self.names = dict(names)
+        self._layouts: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+    def mapped(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The fields we map, by attribute, holding a value ("-" and "" mean missing)."""
+        layout = tuple(document)
+        pairs = self._layouts.get(layout)
+        if pairs is None:
+            pairs = tuple((name, self.names[name]) for name in layout if name in self.names)
+            if len(self._layouts) >= self._MAX_LAYOUTS:
+                self._layouts.clear()
+            self._layouts[layout] = pairs
+        return {
+            attribute: value
+            for name, attribute in pairs
+            if (value := document[name]) is not None and value not in _MISSING
+        }
+
+
+def field_map(access_log_format: str | None) -> FieldMap:
+    """The field map for ``access_log_format`` and the known formats."""
     fields = dict(KNOWN_FIELD_NAMES)
     if access_log_format:
         # The one unquoted variable is quoted by API Gateway itself; quote it to parse.
@@ -75,7 +101,7 @@ def field_map(access_log_format: str | None) -> dict[str, str]:
                 fields[name] = VARIABLE_ATTRIBUTES[variable]
             else:
                 fields.pop(name, None)
-    return fields
+    return FieldMap(fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +163,7 @@ def _request_time_ms(values: Mapping[str, Any], fallback_ms: int) -> int:
     return fallback_ms
 
 
-def parse_line(message: str, fields: Mapping[str, str], fallback_time_ms: int) -> AccessRecord:
+def parse_line(message: str, fields: FieldMap, fallback_time_ms: int) -> AccessRecord:
     """The record of one access-log message; raises ``MalformedLine``.
 
     ``fallback_time_ms`` (the log event's timestamp) stands in for a missing request time.
@@ -148,17 +174,12 @@ def parse_line(message: str, fields: Mapping[str, str], fallback_time_ms: int) -
         raise MalformedLine("not JSON") from None
     if not isinstance(document, dict):
         raise MalformedLine("not a JSON object")
-    # Only the fields we map, and only those holding a value ("-" and "" mean missing).
-    values = {
-        attribute: value
-        for name, value in document.items()
-        if (attribute := fields.get(name)) is not None and value not in _MISSING
-    }
-    request_id = _text(values.get("request_id"))
-    status = _integer(values.get("status"))
+    values = fields.mapped(document)
+    get = values.get
+    request_id = _text(get("request_id"))
+    status = _integer(get("status"))
     if request_id is None or status is None:
         raise MalformedLine("no request id or status")
-    get = values.get
     return AccessRecord(
         request_id=request_id,
         status=status,

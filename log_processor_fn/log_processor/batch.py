@@ -31,15 +31,30 @@ class BatchResult:
     malformed: list[Malformed] = field(default_factory=list)
 
 
+@dataclass
+class _Group:
+    """Lines that share every field the metrics' dimensions derive from."""
+
+    first: AccessRecord
+    requests: int = 0
+    latency: list[float] = field(default_factory=list)
+    integration_latency: list[float] = field(default_factory=list)
+    gateway_overhead: list[float] = field(default_factory=list)
+    response_bytes: list[float] = field(default_factory=list)
+
+
 def process_batch(
     log_events: Iterable[Mapping[str, Any]], settings: Settings, now_ms: int
 ) -> BatchResult:
     """Metrics for the ``logEvents`` of one decoded subscription payload.
 
-    Bad lines are counted and skipped; a repeated event id is counted once.
+    Bad lines are counted and skipped; a repeated event id is counted once. Lines
+    are grouped by what their dimensions derive from, so classification runs once
+    per group, not per line.
     """
     result = BatchResult()
-    aggregates = Aggregates()
+    groups: dict[tuple[Any, ...], _Group] = {}
+    lags: list[float] = []
     seen: set[str] = set()
     for event in log_events:
         result.lines += 1
@@ -61,45 +76,66 @@ def process_batch(
             result.malformed.append(Malformed(event_id, str(error), excerpt))
             continue
         result.valid += 1
-        _aggregate(aggregates, record, settings, now_ms)
+        key = (
+            minute_of(record.request_time_ms),
+            record.stage,
+            record.http_method,
+            record.resource_path,
+            record.route_key,
+            record.path,
+            record.status,
+            record.error_type,
+            record.integration_error is not None,
+            record.integration_status is not None or record.integration_latency is not None,
+            record.api_key_id,
+        )
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(record)
+        group.requests += 1
+        latency, integration = record.response_latency, record.integration_latency
+        if latency is not None:
+            group.latency.append(latency)
+            if integration is not None:
+                group.gateway_overhead.append(max(latency - integration, 0.0))
+        if integration is not None:
+            group.integration_latency.append(integration)
+        if record.response_length is not None:
+            group.response_bytes.append(record.response_length)
+        lags.append(max(now_ms - record.request_time_ms, 0))
 
+    aggregates = Aggregates()
+    for (minute, *_), group in groups.items():
+        _aggregate(aggregates, minute, group, settings)
     pipeline = (settings.service,)
     now_minute = minute_of(now_ms)
     aggregates.count(now_minute, m.LOG_LINES, pipeline, result.lines)
     aggregates.count(now_minute, m.MALFORMED_LOG_LINES, pipeline, len(result.malformed))
     aggregates.count(now_minute, m.DUPLICATE_LOG_EVENTS, pipeline, result.duplicates)
+    aggregates.observe(now_minute, m.DELIVERY_LAG, pipeline, lags)
     result.documents = aggregates.documents(settings.namespace)
     return result
 
 
-def _aggregate(
-    aggregates: Aggregates, record: AccessRecord, settings: Settings, now_ms: int
-) -> None:
+def _aggregate(aggregates: Aggregates, minute: int, group: _Group, settings: Settings) -> None:
+    record, requests = group.first, group.requests
     derived = classify(record, settings.known_models)
-    minute = minute_of(record.request_time_ms)
     service = settings.service
     stage = record.stage or settings.default_stage
     route_values = (service, stage, derived.route)
-    aggregates.count(minute, m.REQUESTS, (*route_values, derived.status_class))
+    aggregates.count(minute, m.REQUESTS, (*route_values, derived.status_class), requests)
     route = aggregates.at(minute, m.ROUTE, route_values)
-    if record.response_latency is not None:
-        route.observe(m.LATENCY, record.response_latency)
-    if record.integration_latency is not None:
-        route.observe(m.INTEGRATION_LATENCY, record.integration_latency)
-    if derived.gateway_overhead is not None:
-        route.observe(m.GATEWAY_OVERHEAD, derived.gateway_overhead)
-    if record.response_length is not None:
-        route.observe(m.RESPONSE_BYTES, record.response_length)
+    route.observe(m.LATENCY, group.latency)
+    route.observe(m.INTEGRATION_LATENCY, group.integration_latency)
+    route.observe(m.GATEWAY_OVERHEAD, group.gateway_overhead)
+    route.observe(m.RESPONSE_BYTES, group.response_bytes)
     if derived.model is not None:
         model = aggregates.at(minute, m.MODEL, (service, stage, derived.model))
-        model.count(m.MODEL_REQUESTS)
-        model.count(m.MODEL_ERRORS, 1 if record.status >= 400 else 0)
+        model.count(m.MODEL_REQUESTS, requests)
+        model.count(m.MODEL_ERRORS, requests if record.status >= 400 else 0)
     if derived.error_source is not None and derived.error_type is not None:
-        aggregates.count(
-            minute, m.ERRORS, (service, stage, derived.error_source, derived.error_type)
-        )
+        errors = (service, stage, derived.error_source, derived.error_type)
+        aggregates.count(minute, m.ERRORS, errors, requests)
     if settings.client_api_keys:
         key = record.api_key_id if record.api_key_id in settings.client_api_keys else None
-        aggregates.count(minute, m.CLIENT_REQUESTS, (service, stage, key or OTHER))
-    lag_ms = max(now_ms - record.request_time_ms, 0)
-    aggregates.observe(minute_of(now_ms), m.DELIVERY_LAG, (service,), lag_ms)
+        aggregates.count(minute, m.CLIENT_REQUESTS, (service, stage, key or OTHER), requests)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .access_log import field_map
+from .access_log import FieldMap, field_map
 from .metrics import DEFAULT_NAMESPACE
 
 
@@ -17,7 +17,7 @@ class Settings:
     default_stage: str
     known_models: frozenset[str]
     client_api_keys: frozenset[str]
-    fields: Mapping[str, str]
+    fields: FieldMap
 
 
 def _names(raw: str) -> frozenset[str]:

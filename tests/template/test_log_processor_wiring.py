@@ -42,7 +42,7 @@ def test_function_runtime_and_reads_the_template_access_log_format() -> None:
     assert parameter_default("MetricsNamespace") == metrics.DEFAULT_NAMESPACE
     settings = load_settings(function_environment("LogProcessorFunction"))
     assert settings.known_models == frozenset({"digits", "iris"})
-    assert settings.fields["requestId"] == "request_id"
+    assert settings.fields.names["requestId"] == "request_id"
 
 
 def test_access_log_group_is_subscribed_with_a_scoped_permission() -> None:

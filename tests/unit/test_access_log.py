@@ -152,6 +152,6 @@ def test_template_format_maps_fields_by_their_context_variable() -> None:
 
     fields = field_map(renamed)
 
-    assert (fields["id"], fields["code"]) == ("request_id", "status")
-    assert "ua" not in fields
+    assert (fields.names["id"], fields.names["code"]) == ("request_id", "status")
+    assert "ua" not in fields.names
     assert parse_line('{"id": "r", "code": "204"}', fields, 0).status == 204

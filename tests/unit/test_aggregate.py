@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from log_processor import metrics as m
-from log_processor.aggregate import MAX_VALUES, Aggregates, minute_of, quantize
+from log_processor.aggregate import MAX_VALUES, Aggregates, histogram, minute_of
 
 MINUTE = 1_795_582_200_000
 ROUTE = ("svc", "prod", "GET /v2")
@@ -14,11 +14,18 @@ def test_minute_of_truncates_to_the_minute() -> None:
     assert minute_of(MINUTE + 60_000) == MINUTE + 60_000
 
 
-def test_quantize_keeps_small_values_and_three_significant_digits() -> None:
-    assert quantize(41.0) == 41.0
-    assert quantize(999.4) == 999.0
-    assert quantize(12_345.0) == 12_300.0
-    assert quantize(29_000.0) == 29_000.0
+def test_histogram_is_exact_in_whole_units_below_the_precision() -> None:
+    assert histogram([41.0, 41.2, 999.4, 3.0], 3) == [(3.0, 1), (41.0, 2), (999.0, 1)]
+
+
+def test_histogram_keeps_significant_digits_of_each_value() -> None:
+    # A slow outlier does not blur the fast requests of the same minute.
+    assert histogram([12_345.0, 12_301.0, 420.0, 29.0, 29_000.0], 3) == [
+        (29, 1),
+        (420, 1),
+        (12_300.0, 2),
+        (29_000.0, 1),
+    ]
 
 
 def test_counts_sum_and_share_a_document_per_minute_and_dimension_set() -> None:
@@ -26,8 +33,8 @@ def test_counts_sum_and_share_a_document_per_minute_and_dimension_set() -> None:
     for _ in range(3):
         aggregates.count(MINUTE, m.REQUESTS, (*ROUTE, "2xx"))
     aggregates.count(MINUTE + 60_000, m.REQUESTS, (*ROUTE, "2xx"))
-    aggregates.observe(MINUTE, m.LATENCY, ROUTE, 40)
-    aggregates.observe(MINUTE, m.INTEGRATION_LATENCY, ROUTE, 30)
+    aggregates.observe(MINUTE, m.LATENCY, ROUTE, [40])
+    aggregates.observe(MINUTE, m.INTEGRATION_LATENCY, ROUTE, [30])
 
     documents = aggregates.documents("NS")
 
@@ -46,8 +53,7 @@ def test_counts_sum_and_share_a_document_per_minute_and_dimension_set() -> None:
 
 def test_distributions_are_value_count_pairs_with_statistics() -> None:
     aggregates = Aggregates()
-    for value in (40, 40, 40, 55, 12):
-        aggregates.observe(MINUTE, m.LATENCY, ROUTE, value)
+    aggregates.observe(MINUTE, m.LATENCY, ROUTE, [40, 40, 40, 55, 12])
 
     (document,) = aggregates.documents("NS")
 
@@ -64,8 +70,7 @@ def test_distributions_are_value_count_pairs_with_statistics() -> None:
 def test_more_distinct_values_than_emf_allows_split_into_documents() -> None:
     aggregates = Aggregates()
     aggregates.count(MINUTE, m.LOG_LINES, ("svc",), 7)
-    for value in range(250):
-        aggregates.observe(MINUTE, m.DELIVERY_LAG, ("svc",), value)
+    aggregates.observe(MINUTE, m.DELIVERY_LAG, ("svc",), list(range(250)))
 
     documents = aggregates.documents("NS")
 
