@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, parameter_default
+from tests.support import ROOT, access_log_format, parameter_default
 
 LAMBDA_BUILD = ROOT / ".aws-sam" / "build" / "InferenceFunction"
 HOST_BUILD = ROOT / ".aws-sam" / "build-host" / "InferenceFunction"
+HOST_LOG_PROCESSOR = ROOT / ".aws-sam" / "build-host" / "LogProcessorFunction"
 # Lambda's limit for an unzipped deployment package.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 ELF_MACHINES = {0xB7: "arm64", 0x3E: "x86_64"}
@@ -120,3 +121,52 @@ def test_host_build_imports_and_answers_with_nothing_but_the_package() -> None:
     assert result["status"] == 200
     # The event carries iris rows 0, 50 and 100: one of each class, in class order.
     assert json.loads(result["body"])["outputs"][0]["data"] == [0, 1, 2]
+
+
+PROCESS_ONE_BATCH = """
+import json, sys
+from dataclasses import dataclass
+from log_processor.handler import lambda_handler
+
+@dataclass
+class Context:
+    function_name: str = "built"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:built"
+    aws_request_id: str = "built-2"
+
+print("RESULT " + json.dumps(lambda_handler(json.load(open(sys.argv[1])), Context())))
+"""
+
+
+def test_host_build_of_the_log_processor_processes_a_batch() -> None:
+    package = built(HOST_LOG_PROCESSOR)
+    assert not (package / "onnxruntime").exists()
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(package),
+        "POWERTOOLS_SERVICE_NAME": "model-endpoint",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "ACCESS_LOG_FORMAT": access_log_format(),
+        "KNOWN_MODELS": "digits,iris",
+    }
+    python = getattr(sys, "_base_executable", sys.executable)
+    event = ROOT / "events" / "access_log_subscription.json"
+
+    done = subprocess.run(
+        [python, "-S", "-c", PROCESS_ONE_BATCH, str(event)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=package,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    result = json.loads(line.removeprefix("RESULT "))
+    assert result["lines"] == result["valid"] > 0
+    assert '"Requests"' in done.stdout
+    size = package_size(package)
+    print(f"log processor package: {size / 1e6:.1f} MB")
