@@ -13,6 +13,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,10 +73,10 @@ def test_lambda_package_holds_the_models_and_no_dev_code() -> None:
     assert size < LAMBDA_UNZIPPED_LIMIT
 
 
-ANSWER_ONE_REQUEST = """
-import json, sys
+# Runs one handler of a built package on one event file; prints the handler's result.
+INVOKE_BUILT_HANDLER = """
+import importlib, json, sys
 from dataclasses import dataclass
-from inference.handler import lambda_handler
 
 @dataclass
 class Context:
@@ -84,89 +85,64 @@ class Context:
     invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:built"
     aws_request_id: str = "built-1"
 
-event = json.load(open(sys.argv[1]))
-response = lambda_handler(event, Context())
-print("RESULT " + json.dumps({"status": response["statusCode"], "body": response["body"]}))
+handler = importlib.import_module(sys.argv[1]).lambda_handler
+print("RESULT " + json.dumps(handler(json.load(open(sys.argv[2])), Context())))
 """
+
+
+def invoke_built(package: Path, module: str, event: str, env: dict[str, str]) -> Any:
+    """The result of ``module.lambda_handler`` run from ``package`` alone.
+
+    The interpreter the venv was made from, without site-packages (-S): only the
+    standard library and the package are importable, as on Lambda.
+    """
+    python = getattr(sys, "_base_executable", sys.executable)
+    base_env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(package)}
+    done = subprocess.run(
+        [python, "-S", "-c", INVOKE_BUILT_HANDLER, module, str(ROOT / "events" / event)],
+        capture_output=True,
+        text=True,
+        env={**base_env, "POWERTOOLS_TRACE_DISABLED": "1", **env},
+        cwd=package,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    return json.loads(line.removeprefix("RESULT "))
 
 
 def test_host_build_imports_and_answers_with_nothing_but_the_package() -> None:
     package = built(HOST_BUILD)
     host_arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
     assert elf_machine(next(package.rglob("onnxruntime_pybind11_state*.so"))) == host_arch
-    env = {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(package),
-        "POWERTOOLS_SERVICE_NAME": "model-endpoint",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }
-    # The interpreter the venv was made from, without site-packages (-S): only the
-    # standard library and the package, as on Lambda.
-    python = getattr(sys, "_base_executable", sys.executable)
 
-    done = subprocess.run(
-        [python, "-S", "-c", ANSWER_ONE_REQUEST, str(ROOT / "events" / "infer_iris.json")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=package,
-        timeout=120,
-        check=False,
+    response = invoke_built(
+        package,
+        "inference.handler",
+        "infer_iris.json",
+        {"POWERTOOLS_SERVICE_NAME": "model-endpoint", "AWS_DEFAULT_REGION": "eu-west-1"},
     )
 
-    assert done.returncode == 0, done.stderr
-    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    result = json.loads(line.removeprefix("RESULT "))
-    assert result["status"] == 200
+    assert response["statusCode"] == 200
     # The event carries iris rows 0, 50 and 100: one of each class, in class order.
-    assert json.loads(result["body"])["outputs"][0]["data"] == [0, 1, 2]
-
-
-PROCESS_ONE_BATCH = """
-import json, sys
-from dataclasses import dataclass
-from log_processor.handler import lambda_handler
-
-@dataclass
-class Context:
-    function_name: str = "built"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:built"
-    aws_request_id: str = "built-2"
-
-print("RESULT " + json.dumps(lambda_handler(json.load(open(sys.argv[1])), Context())))
-"""
+    assert json.loads(response["body"])["outputs"][0]["data"] == [0, 1, 2]
 
 
 def test_host_build_of_the_log_processor_processes_a_batch() -> None:
     package = built(HOST_LOG_PROCESSOR)
     assert not (package / "onnxruntime").exists()
-    env = {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(package),
-        "POWERTOOLS_SERVICE_NAME": "model-endpoint",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "ACCESS_LOG_FORMAT": access_log_format(),
-        "KNOWN_MODELS": "digits,iris",
-    }
-    python = getattr(sys, "_base_executable", sys.executable)
-    event = ROOT / "events" / "access_log_subscription.json"
 
-    done = subprocess.run(
-        [python, "-S", "-c", PROCESS_ONE_BATCH, str(event)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=package,
-        timeout=120,
-        check=False,
+    result = invoke_built(
+        package,
+        "log_processor.handler",
+        "access_log_subscription.json",
+        {
+            "POWERTOOLS_SERVICE_NAME": "model-endpoint",
+            "ACCESS_LOG_FORMAT": access_log_format(),
+            "KNOWN_MODELS": "digits,iris",
+        },
     )
 
-    assert done.returncode == 0, done.stderr
-    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    result = json.loads(line.removeprefix("RESULT "))
     assert result["lines"] == result["valid"] > 0
-    assert '"Requests"' in done.stdout
-    size = package_size(package)
-    print(f"log processor package: {size / 1e6:.1f} MB")
+    print(f"log processor package: {package_size(package) / 1e6:.1f} MB")
