@@ -21,7 +21,7 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 BUILD_DIR := .aws-sam/build
 HOST_BUILD_DIR := .aws-sam/build-host
 
-.PHONY: help venv lint format typecheck validate scan build build-host pytest test bench run deploy logs train clean
+.PHONY: help venv lint format typecheck validate scan build build-host pytest test bench run report deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,10 +74,13 @@ test: lint typecheck validate scan build build-host pytest ## Everything CI runs
 bench: $(STAMP) ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
 	PYTHONPATH=inference_fn:log_processor_fn:. $(BIN)/python -m bench
 
-run: ## Run the product locally (the local emulator)
-	@echo "The local emulator is not part of this version yet. Where Docker is available:"
-	@echo "  make build-host && sam local start-api -t $(HOST_BUILD_DIR)/template.yaml"
-	@exit 1
+PORT ?= 3000
+
+run: build-host ## Run the whole monitored chain locally on 127.0.0.1:$(PORT) (Ctrl-C stops)
+	$(BIN)/python -m emulator --port $(PORT) --build-dir $(HOST_BUILD_DIR)
+
+report: $(STAMP) ## Metrics of the local run (.local/metrics.jsonl), as CloudWatch would show them
+	$(BIN)/python -m emulator.report
 
 deploy: build ## sam deploy (samconfig.toml [default]; CONFIG_ENV=prod for production)
 	$(BIN)/sam deploy --config-env $(or $(CONFIG_ENV),default)

@@ -95,7 +95,8 @@ SETTINGS = load_settings(function_environment("LogProcessorFunction"))
 
 def median_pair(a: Callable[[], Any], b: Callable[[], Any], rounds: int) -> tuple[float, float]:
     """Median seconds of ``a`` and ``b``, alternating so both see the same machine."""
-    times_a, times_b = [], []
+    times_a: list[float] = []
+    times_b: list[float] = []
     for _ in range(2):  # warm-up
         a(), b()
     for _ in range(rounds):

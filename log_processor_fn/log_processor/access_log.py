@@ -62,6 +62,7 @@ KNOWN_FIELD_NAMES: dict[str, str] = {
 
 _PRE_QUOTED = "$context.error.messageString"
 _MISSING = ("", "-")
+_LARGEST = 1e15
 
 
 class FieldMap:
@@ -141,7 +142,8 @@ def _number(value: Any) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) else None
+    # Beyond any real latency, size or epoch-ms (3e4 years): garbage, counted as missing.
+    return number if math.isfinite(number) and abs(number) < _LARGEST else None
 
 
 def _integer(value: Any) -> int | None:

@@ -52,7 +52,13 @@ batches = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: the same 300 examples every run, so CI never fails by chance.
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(batch=batches)
 def test_any_batch_is_processed_and_every_line_accounted_for(batch: list[tuple[str, str]]) -> None:
     stdout = io.StringIO()

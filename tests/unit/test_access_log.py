@@ -155,3 +155,11 @@ def test_template_format_maps_fields_by_their_context_variable() -> None:
     assert (fields.names["id"], fields.names["code"]) == ("request_id", "status")
     assert "ua" not in fields.names
     assert parse_line('{"id": "r", "code": "204"}', fields, 0).status == 204
+
+
+def test_numbers_beyond_any_real_value_count_as_missing() -> None:
+    line = render_access_log(
+        {"$context.requestId": "r", "$context.status": "200", "$context.responseLatency": "1.8e308"}
+    )
+
+    assert parse(line).response_latency is None

@@ -1,0 +1,295 @@
+"""API Gateway's part: routing, API keys, throttling, validation, proxy events, access logs.
+
+Status codes and error types are API Gateway's, so the access log and the metrics
+derived from it look as they would on AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from jsonschema import Draft4Validator
+
+from .logs import LogShipper, render
+from .template import AppSpec, Route
+from .worker import Worker
+
+# API Gateway's hard limit for an integration to answer.
+INTEGRATION_LIMIT_S = 29.0
+API_KEY_ID = "local-default-client"
+
+
+class TokenBucket:
+    """API Gateway's throttling model: ``rate`` tokens a second, at most ``burst`` saved."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+@dataclass
+class Exchange:
+    """One request through the gateway, and the $context values it accumulates."""
+
+    method: str
+    raw_path: str
+    headers: dict[str, str]
+    body: bytes
+    source_ip: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class Gateway:
+    def __init__(
+        self, app: AppSpec, workers: dict[str, Worker], shipper: LogShipper, api_key: str
+    ) -> None:
+        self.app = app
+        self.workers = workers
+        self.shipper = shipper
+        self.api_key = api_key
+        self.bucket = TokenBucket(app.rate_limit, app.burst_limit)
+        self.responses = app.openapi.get("x-amazon-apigateway-gateway-responses", {})
+        self.validators = {
+            (route.method, route.resource): self._validator(route) for route in app.routes
+        }
+
+    def _validator(self, route: Route) -> Draft4Validator | None:
+        validator_name = route.operation.get("x-amazon-apigateway-request-validator")
+        validators = self.app.openapi.get("x-amazon-apigateway-request-validators", {})
+        if not validator_name or not validators.get(validator_name, {}).get("validateRequestBody"):
+            return None
+        schema = route.operation["requestBody"]["content"]["application/json"]["schema"]
+        return Draft4Validator({**schema, "components": self.app.openapi.get("components", {})})
+
+    def handle(self, exchange: Exchange) -> Answer:
+        started = time.perf_counter()
+        now = time.time()
+        request_id = secrets.token_hex(16)
+        request_id = "-".join(
+            (
+                request_id[:8],
+                request_id[8:12],
+                request_id[12:16],
+                request_id[16:20],
+                request_id[20:],
+            )
+        )
+        url = urlsplit(exchange.raw_path)
+        path = url.path
+        stage_prefix = f"/{self.app.stage}"
+        if path == stage_prefix or path.startswith(stage_prefix + "/"):
+            path = path[len(stage_prefix) :] or "/"
+        ctx = exchange.context
+        ctx.update(
+            {
+                "$context.requestId": request_id,
+                "$context.extendedRequestId": secrets.token_urlsafe(12),
+                "$context.requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "$context.requestTimeEpoch": int(now * 1000),
+                "$context.httpMethod": exchange.method,
+                "$context.path": f"{stage_prefix}{path}",
+                "$context.protocol": "HTTP/1.1",
+                "$context.identity.sourceIp": exchange.source_ip,
+                "$context.identity.userAgent": exchange.headers.get("user-agent"),
+                "$context.stage": self.app.stage,
+                "$context.apiId": "local",
+                "$context.domainName": exchange.headers.get("host", "localhost"),
+            }
+        )
+        answer = self._route(exchange, path, url.query)
+        ctx["$context.status"] = answer.status
+        ctx["$context.responseLength"] = len(answer.body)
+        ctx["$context.responseLatency"] = round((time.perf_counter() - started) * 1000)
+        self.shipper.submit(render(self.app.access_log_format, ctx), int(now * 1000))
+        return answer
+
+    def _gateway_error(self, ctx: dict[str, Any], status: int, kind: str, message: str) -> Answer:
+        ctx["$context.error.responseType"] = kind
+        ctx["$context.error.message"] = message
+        family = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+        template = (
+            self.responses.get(kind, self.responses.get(family, {}))
+            .get("responseTemplates", {})
+            .get("application/json", '{"message": $context.error.messageString}')
+        )
+        body = template.replace("$context.error.messageString", json.dumps(message)).replace(
+            "$context.requestId", ctx["$context.requestId"]
+        )
+        return Answer(status, {"Content-Type": "application/json"}, body.encode())
+
+    def _route(self, exchange: Exchange, path: str, query: str) -> Answer:
+        ctx = exchange.context
+        match = None
+        route = None
+        for candidate in self.app.routes:
+            if candidate.method == exchange.method:
+                match = candidate.pattern.match(path)
+                if match:
+                    route = candidate
+                    break
+        if route is None or match is None:
+            return self._gateway_error(
+                ctx, 403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"
+            )
+        ctx["$context.resourcePath"] = route.resource
+        if route.needs_api_key:
+            if exchange.headers.get("x-api-key") != self.api_key:
+                return self._gateway_error(ctx, 403, "INVALID_API_KEY", "Forbidden")
+            ctx["$context.identity.apiKeyId"] = API_KEY_ID
+        if not self.bucket.take():
+            return self._gateway_error(ctx, 429, "THROTTLED", "Too Many Requests")
+        validator = self.validators[(route.method, route.resource)]
+        if validator is not None:
+            try:
+                document = json.loads(exchange.body)
+                valid = not any(True for _ in validator.iter_errors(document))
+            except (ValueError, RecursionError):
+                valid = False
+            if not valid:
+                return self._gateway_error(ctx, 400, "BAD_REQUEST_BODY", "Invalid request body")
+        return self._integrate(exchange, route, match.groupdict(), path, query)
+
+    def _integrate(
+        self, exchange: Exchange, route: Route, parameters: dict[str, str], path: str, query: str
+    ) -> Answer:
+        ctx = exchange.context
+        worker = self.workers[route.function]
+        event = self._proxy_event(exchange, route, parameters, path, query)
+        invocation = worker.invoke(event, INTEGRATION_LIMIT_S)
+        ctx["$context.integrationLatency"] = round(invocation.duration_ms)
+        ctx["$context.integration.latency"] = round(invocation.duration_ms)
+        ctx["$context.integration.requestId"] = invocation.request_id
+        if invocation.outcome == "timeout":
+            return self._gateway_error(
+                ctx, 504, "INTEGRATION_TIMEOUT", "Endpoint request timed out"
+            )
+        if invocation.outcome != "ok":
+            ctx["$context.integrationStatus"] = 200 if invocation.outcome == "error" else 500
+            ctx["$context.integration.error"] = f"Lambda {invocation.outcome}"
+            return self._gateway_error(ctx, 502, "INTEGRATION_FAILURE", "Internal server error")
+        ctx["$context.integrationStatus"] = 200
+        result = invocation.result
+        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+            ctx["$context.integration.error"] = "Malformed Lambda proxy response"
+            return self._gateway_error(ctx, 502, "INTEGRATION_FAILURE", "Internal server error")
+        headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ",".join(str(v) for v in values)
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        return Answer(result["statusCode"], headers, raw)
+
+    def _proxy_event(
+        self, exchange: Exchange, route: Route, parameters: dict[str, str], path: str, query: str
+    ) -> dict[str, Any]:
+        ctx = exchange.context
+        pairs = parse_qsl(query, keep_blank_values=True)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in pairs:
+            multi_query.setdefault(name, []).append(value)
+        try:
+            body: str | None = exchange.body.decode("utf-8") if exchange.body else None
+            is_base64 = False
+        except UnicodeDecodeError:
+            body, is_base64 = base64.b64encode(exchange.body).decode(), True
+        return {
+            "resource": route.resource,
+            "path": path,
+            "httpMethod": exchange.method,
+            "headers": dict(exchange.headers),
+            "multiValueHeaders": {name: [value] for name, value in exchange.headers.items()},
+            "queryStringParameters": {n: v[-1] for n, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "accountId": "000000000000",
+                "apiId": "local",
+                "resourceId": "local",
+                "resourcePath": route.resource,
+                "httpMethod": exchange.method,
+                "extendedRequestId": ctx["$context.extendedRequestId"],
+                "requestTime": ctx["$context.requestTime"],
+                "requestTimeEpoch": ctx["$context.requestTimeEpoch"],
+                "path": ctx["$context.path"],
+                "protocol": "HTTP/1.1",
+                "stage": self.app.stage,
+                "domainName": ctx["$context.domainName"],
+                "requestId": ctx["$context.requestId"],
+                "identity": {
+                    "sourceIp": exchange.source_ip,
+                    "userAgent": exchange.headers.get("user-agent"),
+                    "apiKeyId": ctx.get("$context.identity.apiKeyId"),
+                    "apiKey": exchange.headers.get("x-api-key") if route.needs_api_key else None,
+                },
+            },
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+
+
+def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            answer = gateway.handle(
+                Exchange(self.command, self.path, headers, body, self.client_address[0])
+            )
+            self.send_response(
+                answer.status,
+                HTTPStatus(answer.status).phrase
+                if answer.status in HTTPStatus._value2member_map_
+                else "",
+            )
+            for name, value in answer.headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.send_header("x-amzn-RequestId", "local")
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # the access log is the record of requests
+
+    class Server(ThreadingHTTPServer):
+        # socketserver's default backlog (5) refuses connections under modest concurrency.
+        request_queue_size = 128
+
+    server = Server((host, port), Handler)
+    server.daemon_threads = True
+    return server

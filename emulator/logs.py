@@ -1,0 +1,120 @@
+"""Access logs: rendered in the stage's format, written, and shipped to the subscriber.
+
+Shipping mirrors CloudWatch Logs subscriptions: batches (every second or 500 lines,
+and at shutdown) as gzip + base64 ``DATA_MESSAGE`` events with unique event ids.
+A batch that still fails after two retries is written to the DLQ directory, never
+dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import itertools
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .worker import Worker
+
+_VARIABLE = re.compile(r"\$context(?:\.[A-Za-z]+)+")
+_PRE_QUOTED = "$context.error.messageString"
+BATCH_LINES = 500
+BATCH_SECONDS = 1.0
+RETRIES = 2
+
+
+def render(log_format: str, values: dict[str, Any]) -> str:
+    """The access-log line API Gateway would write: missing values are "-", all escaped."""
+
+    def substitute(match: re.Match[str]) -> str:
+        value = values.get(match.group(0))
+        escaped = json.dumps("-" if value is None or value == "" else str(value))
+        # API Gateway quotes messageString itself; every other variable sits in quotes.
+        return escaped if match.group(0) == _PRE_QUOTED else escaped[1:-1]
+
+    return _VARIABLE.sub(substitute, log_format)
+
+
+class LogShipper:
+    def __init__(
+        self,
+        subscriber: Worker | None,
+        access_log: Path,
+        dlq_dir: Path,
+        log_group: str,
+    ) -> None:
+        self.subscriber = subscriber
+        self.dlq_dir = dlq_dir
+        self.log_group = log_group
+        access_log.parent.mkdir(parents=True, exist_ok=True)
+        self._file = access_log.open("a", encoding="utf-8")
+        self._pending: list[dict[str, Any]] = []
+        self._condition = threading.Condition()
+        self._closing = False
+        self._ids = itertools.count(int(time.time() * 1000) * 1000)
+        self.delivered = 0
+        self.dead_lettered = 0
+        self._thread = threading.Thread(target=self._run, name="log-shipper", daemon=True)
+        self._thread.start()
+
+    def submit(self, line: str, timestamp_ms: int) -> None:
+        with self._condition:
+            self._file.write(line + "\n")
+            self._file.flush()
+            self._pending.append(
+                {"id": f"{next(self._ids):056d}", "timestamp": timestamp_ms, "message": line}
+            )
+            if len(self._pending) >= BATCH_LINES:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                if not self._closing and len(self._pending) < BATCH_LINES:
+                    self._condition.wait(BATCH_SECONDS)
+                batch, self._pending = self._pending[:BATCH_LINES], self._pending[BATCH_LINES:]
+                done = self._closing and not batch and not self._pending
+            if batch:
+                self._deliver(batch)
+            if done:
+                return
+
+    def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        payload = {
+            "messageType": "DATA_MESSAGE",
+            "owner": "000000000000",
+            "logGroup": self.log_group,
+            "logStream": "local",
+            "subscriptionFilters": ["local-subscription"],
+            "logEvents": batch,
+        }
+        event = {
+            "awslogs": {
+                "data": base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()
+            }
+        }
+        failure = "no subscriber"
+        if self.subscriber is not None:
+            for _ in range(1 + RETRIES):
+                invocation = self.subscriber.invoke(event)
+                if invocation.outcome == "ok":
+                    self.delivered += len(batch)
+                    return
+                failure = f"{invocation.outcome}: {invocation.result}"
+        self.dlq_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{int(time.time() * 1000)}-{batch[0]['id'][-12:]}.json"
+        record = {"error": failure, "attempts": 1 + RETRIES, "payload": payload}
+        (self.dlq_dir / name).write_text(json.dumps(record) + "\n")
+        self.dead_lettered += len(batch)
+
+    def close(self) -> None:
+        """Deliver everything pending, then stop."""
+        with self._condition:
+            self._closing = True
+            self._condition.notify()
+        self._thread.join()
+        self._file.close()

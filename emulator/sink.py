@@ -1,0 +1,55 @@
+"""Where the workers' output goes: CloudWatch's part, on disk under the state directory.
+
+EMF documents become metrics (``metrics.jsonl``, one ``{"function", "document"}`` per
+line); every other line is the function's log (``logs/<function>.log``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import IO
+
+
+class Sink:
+    def __init__(self, state_dir: Path) -> None:
+        self.logs_dir = state_dir / "logs"
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics_path = state_dir / "metrics.jsonl"
+        self._lock = threading.Lock()
+        self._metrics = self.metrics_path.open("a", encoding="utf-8")
+        self._logs: dict[str, IO[str]] = {}
+
+    def consume(self, function: str, stream: IO[bytes] | None) -> None:
+        """Read one worker stream to its end (the thread ends with the process)."""
+        if stream is None:
+            return
+        for raw in stream:
+            self.write(function, raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def write(self, function: str, line: str) -> None:
+        document = None
+        if line.startswith("{") and '"_aws"' in line:
+            try:
+                document = json.loads(line)
+            except ValueError:
+                document = None
+        with self._lock:
+            if isinstance(document, dict) and "_aws" in document:
+                self._metrics.write(json.dumps({"function": function, "document": document}) + "\n")
+                self._metrics.flush()
+                return
+            log = self._logs.get(function)
+            if log is None:
+                log = self._logs[function] = (self.logs_dir / f"{function}.log").open(
+                    "a", encoding="utf-8"
+                )
+            log.write(line + "\n")
+            log.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._metrics.close()
+            for log in self._logs.values():
+                log.close()

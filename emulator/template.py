@@ -1,0 +1,222 @@
+"""What the emulator runs, read from template.yaml after the SAM transform (offline).
+
+Nothing about the app is hard-coded in the emulator: routes, schemas and auth come
+from the OpenAPI document the template includes; functions, stage, access-log
+format and the subscription from the transformed resources.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+
+class _NoManagedPolicies:
+    """The template attaches no managed policies, so the translator never needs IAM."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def transform_offline(
+    template_path: Path, parameters: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The CloudFormation template SAM would produce, without AWS.
+
+    Does first what ``sam package`` and CloudFormation do before the SAM transform:
+    code locations become S3 objects and ``AWS::Include`` is inlined.
+    """
+    document = yaml_parse(template_path.read_text())
+    for resource in document["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            properties["CodeUri"] = "s3://artifacts/function.zip"
+        include = properties.get("DefinitionBody", {}).get("Fn::Transform", {})
+        if include.get("Name") == "AWS::Include":
+            location = template_path.parent / include["Parameters"]["Location"]
+            properties["DefinitionBody"] = yaml_parse(location.read_text())
+    result: dict[str, Any] = transform(
+        copy.deepcopy(document), dict(parameters or {}), _NoManagedPolicies()
+    )
+    result.setdefault("Parameters", document.get("Parameters", {}))
+    result.setdefault("Mappings", document.get("Mappings", {}))
+    result.setdefault("Conditions", document.get("Conditions", {}))
+    return result
+
+
+class Resolver:
+    """Evaluates the intrinsic functions the template uses, for given parameter values."""
+
+    def __init__(self, template: dict[str, Any], parameters: dict[str, str], names: dict[str, str]):
+        defaults = {
+            name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()
+        }
+        self.parameters = {
+            **defaults,
+            **parameters,
+            "AWS::Region": "local",
+            "AWS::AccountId": "000000000000",
+            "AWS::Partition": "aws",
+            "AWS::StackName": "local",
+            "AWS::URLSuffix": "localhost",
+        }
+        self.template = template
+        # Physical names of resources (Ref / GetAtt) in the emulator's world.
+        self.names = names
+
+    def condition(self, name: str) -> bool:
+        return bool(self.value(self.template["Conditions"][name]))
+
+    def value(self, node: Any) -> Any:  # noqa: PLR0911, PLR0912 -- a branch per intrinsic
+        if isinstance(node, list):
+            return [self.value(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1:
+            return {key: self.value(item) for key, item in node.items()}
+        ((key, arg),) = node.items()
+        if key == "Ref":
+            if arg in self.parameters:
+                return self.parameters[arg]
+            return self.names.get(arg, arg)
+        if key == "Fn::GetAtt":
+            return self.names.get(arg[0], arg[0])
+        if key == "Fn::FindInMap":
+            mapping, top, second = self.value(arg)
+            return self.template["Mappings"][mapping][top][second]
+        if key == "Fn::Join":
+            separator, items = arg
+            resolved = self.value(items)
+            return separator.join(resolved if isinstance(resolved, list) else [resolved])
+        if key == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            return re.sub(
+                r"\$\{([^}]+)\}", lambda m: str(self.value({"Ref": m.group(1).split(".")[0]})), text
+            )
+        if key == "Fn::If":
+            name, when_true, when_false = arg
+            return self.value(when_true if self.condition(name) else when_false)
+        if key == "Fn::Equals":
+            left, right = self.value(arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self.value(arg[0])
+        if key == "Condition":
+            return self.condition(arg)
+        return {key: self.value(arg)}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str
+    runtime: str
+    timeout_s: float
+    memory_mb: int
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    resource: str
+    pattern: re.Pattern[str]
+    operation: dict[str, Any]
+    function: str
+
+    @property
+    def needs_api_key(self) -> bool:
+        return any("api_key" in requirement for requirement in self.operation.get("security", []))
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    stage: str
+    access_log_format: str
+    functions: dict[str, FunctionSpec]
+    routes: list[Route]
+    openapi: dict[str, Any]
+    subscriber: str | None
+    rate_limit: float
+    burst_limit: int
+    api_key_required_anywhere: bool
+
+
+def _pattern(resource: str) -> re.Pattern[str]:
+    # API Gateway path parameters match one segment.
+    parts = [
+        f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part)
+        for part in resource.strip("/").split("/")
+    ]
+    return re.compile("^/" + "/".join(parts) + "$")
+
+
+def load_app(template_path: Path, parameters: dict[str, str] | None = None) -> AppSpec:
+    parameters = dict(parameters or {})
+    template = transform_offline(template_path, parameters)
+    resources = template["Resources"]
+    names = {logical_id: logical_id for logical_id in resources}
+    resolve = Resolver(template, parameters, names)
+
+    functions = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        properties = resolve.value(resource["Properties"])
+        functions[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            handler=properties["Handler"],
+            runtime=properties["Runtime"],
+            timeout_s=float(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+            environment={
+                k: str(v) for k, v in properties.get("Environment", {}).get("Variables", {}).items()
+            },
+        )
+
+    (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    stage_properties = resolve.value(stage["Properties"])
+    (api,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    openapi = resolve.value(api["Properties"]["Body"])
+
+    routes = []
+    for resource_path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]
+            target = next(name for name in functions if name in str(uri))
+            routes.append(
+                Route(method.upper(), resource_path, _pattern(resource_path), operation, target)
+            )
+
+    subscriber = None
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Logs::SubscriptionFilter":
+            subscriber = resolve.value(resource["Properties"]["DestinationArn"])
+
+    settings = stage_properties.get("MethodSettings", [{}])[0]
+    plans = [
+        resolve.value(r["Properties"])
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::UsagePlan"
+        and ("Condition" not in r or resolve.condition(r["Condition"]))
+    ]
+    throttle = plans[0]["Throttle"] if plans else settings
+    rate = float(throttle.get("RateLimit", settings.get("ThrottlingRateLimit", 10_000)))
+    burst = int(throttle.get("BurstLimit", settings.get("ThrottlingBurstLimit", 5_000)))
+    return AppSpec(
+        stage=stage_properties["StageName"],
+        access_log_format=stage_properties["AccessLogSetting"]["Format"],
+        functions=functions,
+        routes=routes,
+        openapi=openapi,
+        subscriber=subscriber,
+        rate_limit=rate,
+        burst_limit=burst,
+        api_key_required_anywhere=any(route.needs_api_key for route in routes),
+    )

@@ -1,0 +1,158 @@
+"""A warm Lambda-like execution environment: one process per function, replaced on crash."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .sink import Sink
+from .template import FunctionSpec
+
+BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+# Init has its own limit on Lambda (10 s), separate from the invocation timeout.
+INIT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Invocation:
+    outcome: str  # "ok", "error" (the handler raised), "timeout" or "crash"
+    result: Any
+    duration_ms: float
+    request_id: str
+    cold_start_ms: float | None
+
+
+class Worker:
+    """Serves one invocation at a time, like one Lambda execution environment."""
+
+    def __init__(self, spec: FunctionSpec, artifact: Path, sink: Sink, python: str | None = None):
+        self.spec = spec
+        self.artifact = artifact
+        self.sink = sink
+        # The interpreter the dev venv was made from, without site-packages (-S):
+        # only the standard library and the built artifact, as on Lambda.
+        self.python: str = python or str(getattr(sys, "_base_executable", sys.executable))
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._results_fd = -1
+        self._buffer = b""
+        self.cold_starts: list[float] = []
+
+    def _start(self) -> float:
+        read_fd, write_fd = os.pipe()
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(self.artifact),
+            "PYTHONUNBUFFERED": "1",
+            "LANG": "C.UTF-8",
+            "AWS_LAMBDA_FUNCTION_NAME": self.spec.logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_mb),
+            "AWS_REGION": "local",
+            "AWS_DEFAULT_REGION": "local",
+            # No X-Ray daemon here: Powertools' documented switch for running without one.
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "EMULATOR_RESULT_FD": str(write_fd),
+            **self.spec.environment,
+        }
+        self._process = subprocess.Popen(  # noqa: S603 -- our interpreter, our bootstrap
+            [self.python, "-S", str(BOOTSTRAP), self.spec.handler],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=self.artifact,
+            pass_fds=(write_fd,),
+            # Its own process group: Ctrl-C reaches the emulator, which stops workers last.
+            process_group=0,
+        )
+        os.close(write_fd)
+        self._results_fd = read_fd
+        self._buffer = b""
+        for stream in (self._process.stdout, self._process.stderr):
+            threading.Thread(
+                target=self.sink.consume, args=(self.spec.logical_id, stream), daemon=True
+            ).start()
+        started = time.perf_counter()
+        ready = self._read_result(time.monotonic() + INIT_TIMEOUT_S)
+        if ready is None or not ready.get("ready"):
+            self._stop()
+            raise RuntimeError(f"{self.spec.logical_id} failed to initialise")
+        cold_ms = (time.perf_counter() - started) * 1000
+        self.cold_starts.append(cold_ms)
+        return cold_ms
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+        if self._results_fd >= 0:
+            os.close(self._results_fd)
+            self._results_fd = -1
+
+    def close(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.stdin is not None:
+                self._process.stdin.close()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._process.wait(timeout=5)
+            self._stop()
+
+    def _read_result(self, deadline: float) -> dict[str, Any] | None:
+        """The next result line, or None on timeout or when the process died."""
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self._results_fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(self._results_fd, 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> Invocation:
+        timeout = min(timeout_s or self.spec.timeout_s, self.spec.timeout_s)
+        request_id = str(uuid.uuid4())
+        with self._lock:
+            # A cold start is part of the integration latency, as on Lambda.
+            started = time.perf_counter()
+            cold_ms = None
+            if self._process is None or self._process.poll() is not None:
+                self._stop()
+                cold_ms = self._start()
+            process = self._process
+            if process is None or process.stdin is None:
+                raise RuntimeError(f"{self.spec.logical_id} has no running process")
+            message = {"event": event, "request_id": request_id, "deadline": time.time() + timeout}
+            try:
+                process.stdin.write(json.dumps(message).encode() + b"\n")
+                process.stdin.flush()
+            except BrokenPipeError:
+                self._stop()
+                return Invocation("crash", None, 0.0, request_id, cold_ms)
+            result = self._read_result(time.monotonic() + timeout)
+            duration_ms = (time.perf_counter() - started) * 1000
+            if result is None:
+                timed_out = process.poll() is None
+                # A timed-out environment is discarded, as Lambda does; so is a dead one.
+                self._stop()
+                outcome = "timeout" if timed_out else "crash"
+                return Invocation(outcome, None, duration_ms, request_id, cold_ms)
+            if result.get("ok"):
+                return Invocation("ok", result["result"], duration_ms, request_id, cold_ms)
+            return Invocation("error", result, duration_ms, request_id, cold_ms)

@@ -1,0 +1,90 @@
+"""The emulator, started in-process on a free port with its own state directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.__main__ import Emulator
+from tests.support import ROOT
+
+HOST_BUILD = ROOT / ".aws-sam" / "build-host"
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Client:
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = "default",
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if key is not None:
+            all_headers["x-api-key"] = self.api_key if key == "default" else key
+        request = urllib.request.Request(  # noqa: S310 -- http to the loopback emulator
+            self.base_url + path, data=data, method=method, headers=all_headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return Reply(response.status, json.loads(response.read()), dict(response.headers))
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, json.loads(error.read()), dict(error.headers))
+
+
+@dataclass
+class Running:
+    emulator: Emulator
+    client: Client
+    state_dir: Path
+
+    def stop(self) -> None:
+        self.emulator.stop()
+
+    def access_log(self) -> list[dict[str, Any]]:
+        lines = (self.state_dir / "logs" / "access.log").read_text().splitlines()
+        return [json.loads(line) for line in lines]
+
+    def metrics(self) -> list[dict[str, Any]]:
+        path = self.state_dir / "metrics.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def start_emulator(state_dir: Path, parameters: dict[str, str] | None = None) -> Running:
+    if not HOST_BUILD.is_dir():
+        message = "the host build is missing: run `make build-host` first"
+        if os.environ.get("REQUIRE_BUILDS"):
+            pytest.fail(message)
+        pytest.skip(message)
+    emulator = Emulator(state_dir, HOST_BUILD, port=0, parameters=parameters).start()
+    return Running(emulator, Client(emulator.base_url, emulator.api_key), state_dir)
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    run = start_emulator(tmp_path)
+    yield run
+    run.stop()

@@ -1,0 +1,159 @@
+"""Over HTTP: requests in, then the access log and the metrics they became."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from sklearn.datasets import load_digits, load_iris
+
+from tests.e2e.conftest import Running
+from tests.support import load_event
+
+INFER = "/v2/models/{model_name}/infer"
+INFER_VERSION = "/v2/models/{model_name}/versions/{model_version}/infer"
+
+
+def iris_body(rows: list[list[float]]) -> dict[str, Any]:
+    return {
+        "inputs": [{"name": "input", "shape": [len(rows), 4], "datatype": "FP32", "data": rows}]
+    }
+
+
+def digits_body(rows: list[list[float]]) -> dict[str, Any]:
+    return {
+        "inputs": [{"name": "input", "shape": [len(rows), 64], "datatype": "FP32", "data": rows}]
+    }
+
+
+def sums(metrics: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tuple[str, ...]]:
+    found: Counter[tuple[str, ...]] = Counter()
+    for line in metrics:
+        document = line["document"]
+        if metric in document:
+            value = document[metric]
+            total = (
+                value["Count"]
+                if isinstance(value, dict)
+                else sum(value)
+                if isinstance(value, list)
+                else value
+            )
+            found[tuple(document[d] for d in dims)] += total
+    return found
+
+
+def test_every_route_then_its_access_log_and_metrics(running: Running) -> None:
+    client = running.client
+    iris, digits = load_iris(), load_digits()
+    iris_rows = [iris.data[i].tolist() for i in (0, 50, 100)]
+    digits_rows = [digits.data[i].tolist() for i in (0, 1)]
+    sent: list[tuple[str, str, int]] = []  # (method, resource, status)
+
+    def expect(method: str, resource: str, status: int, reply_status: int) -> None:
+        assert reply_status == status, (method, resource)
+        sent.append((method, resource, status))
+
+    live = client.request("GET", "/v2/health/live", key=None)
+    expect("GET", "/v2/health/live", 200, live.status)
+    assert live.body == {"live": True}
+    expect(
+        "GET", "/v2/health/ready", 200, client.request("GET", "/v2/health/ready", key=None).status
+    )
+    server = client.request("GET", "/v2")
+    expect("GET", "/v2", 200, server.status)
+    assert server.body["extensions"] == []
+    for model in ("iris", "digits"):
+        meta = client.request("GET", f"/v2/models/{model}")
+        expect("GET", "/v2/models/{model_name}", 200, meta.status)
+        assert meta.body["name"] == model
+        versioned = "/v2/models/{model_name}/versions/{model_version}"
+        expect(
+            "GET", versioned, 200, client.request("GET", f"/v2/models/{model}/versions/1").status
+        )
+        ready = client.request("GET", f"/v2/models/{model}/ready")
+        expect("GET", "/v2/models/{model_name}/ready", 200, ready.status)
+        assert ready.body["ready"] is True
+        expect(
+            "GET",
+            versioned + "/ready",
+            200,
+            client.request("GET", f"/v2/models/{model}/versions/1/ready").status,
+        )
+
+    infer = client.request("POST", "/v2/models/iris/infer", iris_body(iris_rows))
+    expect("POST", INFER, 200, infer.status)
+    assert infer.body["outputs"][0]["data"] == [int(iris.target[i]) for i in (0, 50, 100)]
+    infer = client.request("POST", "/v2/models/digits/versions/1/infer", digits_body(digits_rows))
+    expect("POST", INFER_VERSION, 200, infer.status)
+    assert infer.body["outputs"][0]["data"] == [int(digits.target[i]) for i in (0, 1)]
+    # A body that is not UTF-8 text is not JSON: the gateway's validator refuses it.
+    binary = client.request(
+        "POST", "/v2/models/iris/infer", raw=json.dumps(iris_body(iris_rows)).encode() + b" \xff"
+    )
+    expect("POST", INFER, 400, binary.status)
+    assert binary.body["error"] == "Invalid request body"
+
+    # The gateway's own answers.
+    missing = client.request("GET", "/v1/models", key=None)
+    expect("GET", "-", 403, missing.status)
+    assert missing.body["error"] == "Missing Authentication Token"
+    bad_key = client.request("POST", "/v2/models/iris/infer", iris_body(iris_rows), key="wrong")
+    expect("POST", INFER, 403, bad_key.status)
+    no_key = client.request("GET", "/v2/models/iris", key=None)
+    expect("GET", "/v2/models/{model_name}", 403, no_key.status)
+    bad_body = client.request("POST", "/v2/models/iris/infer", {"inputs": []})
+    expect("POST", INFER, 400, bad_body.status)
+    assert bad_body.body["error"] == "Invalid request body"
+    assert bad_body.body["request_id"]
+    # The function's own 4xx: valid for the gateway's schema, wrong for the model.
+    wrong_shape = client.request("POST", "/v2/models/iris/infer", iris_body([[1.0, 2.0, 3.0]]))
+    expect("POST", INFER, 400, wrong_shape.status)
+    unknown = client.request("POST", "/v2/models/resnet/infer", iris_body(iris_rows))
+    expect("POST", INFER, 404, unknown.status)
+
+    running.stop()
+
+    access = running.access_log()
+    assert len(access) == len(sent)
+    for line, (method, resource, status) in zip(access, sent, strict=True):
+        assert (line["httpMethod"], line["resourcePath"], line["status"]) == (
+            method,
+            resource,
+            str(status),
+        )
+        assert line["stage"] == "prod"
+        assert line["requestId"] != "-"
+    gateway_errors = Counter(line["errorType"] for line in access if line["errorType"] != "-")
+    assert gateway_errors == Counter(
+        {"MISSING_AUTHENTICATION_TOKEN": 1, "INVALID_API_KEY": 2, "BAD_REQUEST_BODY": 2}
+    )
+
+    metrics = running.metrics()
+    expected_requests = Counter(
+        (f"{m} {r}" if r != "-" else "unknown", f"{s // 100}xx") for m, r, s in sent
+    )
+    assert sums(metrics, "Requests", "route", "status_class") == expected_requests
+    assert sums(metrics, "Errors", "error_source", "error_type") == Counter(
+        {
+            ("gateway", "MISSING_AUTHENTICATION_TOKEN"): 1,
+            ("gateway", "INVALID_API_KEY"): 2,
+            ("gateway", "BAD_REQUEST_BODY"): 2,
+            ("function", "FUNCTION_4XX"): 2,
+        }
+    )
+    model_requests = sums(metrics, "ModelRequests", "model")
+    assert model_requests == Counter({("iris",): 10, ("digits",): 5, ("unknown",): 1})
+    assert sums(metrics, "Inferences", "model") == Counter({("iris",): 1, ("digits",): 1})
+    assert sums(metrics, "LogLines", "service")[("model-endpoint",)] == len(sent)
+
+
+def test_sample_event_body_works_over_http(running: Running) -> None:
+    body = json.loads(load_event("infer_digits_versioned")["body"])
+
+    reply = running.client.request("POST", "/v2/models/digits/versions/1/infer", body)
+
+    assert reply.status == 200
+    assert reply.body["id"] == body["id"]
+    assert [output["name"] for output in reply.body["outputs"]] == ["label"]

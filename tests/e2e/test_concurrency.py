@@ -1,0 +1,51 @@
+"""Nothing lost under concurrency: every request is logged once and counted once."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.e2e.conftest import start_emulator
+
+REQUESTS = 2000
+THREADS = 16
+GOOD = {
+    "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]
+}
+
+
+def test_2000_requests_from_16_threads_are_all_logged_and_counted(tmp_path: Path) -> None:
+    # Throttling lifted so that the run measures the emulator, not the usage plan.
+    running = start_emulator(
+        tmp_path, {"UsagePlanRateLimit": "1000000", "UsagePlanBurstLimit": "1000000"}
+    )
+    client = running.client
+
+    def send(index: int) -> int:
+        kind = index % 3
+        if kind == 0:
+            return client.request("POST", "/v2/models/iris/infer", GOOD).status
+        if kind == 1:
+            return client.request("POST", "/v2/models/iris/infer", {"inputs": "x"}).status
+        return client.request("POST", "/v2/models/iris/infer", GOOD, key="wrong").status
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(THREADS) as pool:
+        statuses = list(pool.map(send, range(REQUESTS)))
+    elapsed = time.perf_counter() - started
+    running.stop()
+
+    print(f"{REQUESTS / elapsed:.0f} requests/s over {elapsed:.1f} s from {THREADS} threads")
+    assert sorted(set(statuses)) == [200, 400, 403]
+    assert statuses.count(200) == len(range(0, REQUESTS, 3))
+    assert len(running.access_log()) == REQUESTS
+    requests = sum(
+        line["document"]["Requests"] for line in running.metrics() if "Requests" in line["document"]
+    )
+    assert requests == REQUESTS
+    log_lines = sum(
+        line["document"]["LogLines"] for line in running.metrics() if "LogLines" in line["document"]
+    )
+    assert log_lines == REQUESTS
+    assert not (tmp_path / "dlq").exists()

@@ -1,0 +1,330 @@
+"""The local metrics report: samples, sums and percentiles as CloudWatch would show them."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator.report import Report, Series, main, render, summarise
+
+T0 = 1_795_582_200_000  # 2026-11-25T04:50:00Z
+NS = "ModelEndpoint"
+ROUTE = "POST /v2/models/{model_name}/infer"
+BASE = {"service": "model-endpoint", "stage": "prod", "route": ROUTE}
+HEADINGS = ("Traffic", "Errors", "Latency split", "Per model", "Cold starts", "Log pipeline")
+
+
+def emf(
+    name: str,
+    value: object,
+    *,
+    unit: str = "Milliseconds",
+    ts: object = T0,
+    namespace: str = NS,
+    dims: dict[str, object] | None = None,
+) -> str:
+    dimensions = BASE if dims is None else dims
+    document = {
+        "_aws": {
+            "Timestamp": ts,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [list(dimensions)],
+                    "Metrics": [{"Name": name, "Unit": unit}],
+                }
+            ],
+        },
+        **dimensions,
+        name: value,
+    }
+    return json.dumps({"function": "InferenceFunction", "document": document})
+
+
+def only(report: Report, name: str) -> Series:
+    (series,) = [s for s in report.series.values() if s.name == name]
+    return series
+
+
+def stats(series: Series) -> tuple[float, float, float | None, float | None, float | None]:
+    p50, p90, p99 = (series.percentile(p) for p in (50, 90, 99))
+    return series.count, series.total, p50, p90, p99
+
+
+def rows(text: str, name: str) -> list[list[str]]:
+    """Table rows of one metric, split into cells (cells are separated by 2+ spaces)."""
+    return [
+        re.split(r"\s{2,}", ln.strip()) for ln in text.splitlines() if ln.startswith(f"  {name} ")
+    ]
+
+
+def test_a_number_is_one_sample() -> None:
+    report = summarise([emf("Requests", 3, unit="Count"), emf("Requests", 4, unit="Count")])
+
+    series = only(report, "Requests")
+    assert stats(series) == (2, 7, 3, 4, 4)
+    assert series.namespace == NS
+    assert series.dimensions == (("route", ROUTE), ("service", "model-endpoint"), ("stage", "prod"))
+    assert series.units == {"Count"}
+
+
+def test_each_list_element_is_a_sample() -> None:
+    report = summarise([emf("Latency", [5, 1, 4, 2, 3, 10, 9, 8, 7, 6])])
+
+    # Nearest rank over 10 sorted samples: p50 -> 5th, p90 -> 9th, p99 -> ceil(9.9) = 10th.
+    assert stats(only(report, "Latency")) == (10, 55, 5, 9, 10)
+
+
+def test_a_histogram_is_expanded_by_its_counts_and_keeps_its_own_count_and_sum() -> None:
+    histogram = {"Values": [30, 10, 20], "Counts": [1, 1, 8], "Min": 9, "Max": 31}
+    report = summarise([emf("Latency", {**histogram, "Sum": 201.5, "Count": 10})])
+
+    # Samples 10, 20 x8, 30: p50 -> 5th = 20, p90 -> 9th = 20, p99 -> 10th = 30.
+    # The Sum is the document's (values were rounded to build the histogram), not 10+160+30.
+    assert stats(only(report, "Latency")) == (10, 201.5, 20, 20, 30)
+
+
+def test_numbers_lists_and_histograms_of_a_series_merge() -> None:
+    lines = [
+        emf("Latency", 100),
+        emf("Latency", [3, 1, 2], ts=T0 + 60_000),
+        emf(
+            "Latency", {"Values": [50], "Counts": [6], "Min": 50, "Max": 50, "Sum": 300, "Count": 6}
+        ),
+    ]
+
+    # Samples 1, 2, 3, 50 x6, 100: p50 -> 5th = 50, p90 -> 9th = 50, p99 -> 10th = 100.
+    assert stats(only(summarise(lines), "Latency")) == (10, 406, 50, 50, 100)
+
+
+@pytest.mark.parametrize(
+    ("samples", "p", "expected"),
+    [
+        ([42.0], 50, 42.0),
+        ([42.0], 99, 42.0),
+        ([2.0, 1.0], 50, 1.0),  # rank ceil(1.0) = 1
+        ([2.0, 1.0], 90, 2.0),  # rank ceil(1.8) = 2
+        ([float(v) for v in range(100, 0, -1)], 99, 99.0),
+        ([float(v) for v in range(100, 0, -1)], 90, 90.0),
+        # 0.07 * 100 is 7.000000000000001 in floating point: the rank must still be 7.
+        ([float(v) for v in range(1, 101)], 7, 7.0),
+    ],
+)
+def test_percentiles_use_the_nearest_rank(samples: list[float], p: int, expected: float) -> None:
+    series = Series(NS, "Latency", (), samples=[(v, 1.0) for v in samples])
+
+    assert series.percentile(p) == expected
+
+
+def test_a_series_without_samples_has_no_percentiles() -> None:
+    assert Series(NS, "Latency", ()).percentile(50) is None
+    assert stats(only(summarise([emf("Latency", [])]), "Latency")) == (0, 0, None, None, None)
+
+
+def test_the_window_keeps_since_and_excludes_until() -> None:
+    lines = [
+        emf("Requests", v, unit="Count", ts=T0 + offset)
+        for v, offset in [(1, -1), (10, 0), (100, 59_999), (1000, 60_000)]
+    ]
+
+    assert only(summarise(lines, T0, T0 + 60_000), "Requests").total == 110
+    assert only(summarise(lines, since_ms=T0), "Requests").total == 1110
+    assert only(summarise(lines, until_ms=T0), "Requests").total == 1
+    assert summarise(lines).documents == 4
+    assert summarise(lines, T0 + 1, T0 + 2).series == {}
+
+
+def test_malformed_lines_are_counted_and_leave_no_trace() -> None:
+    good = json.loads(emf("Latency", 5))
+    two_metrics = json.loads(emf("Latency", 7))
+    two_metrics["document"]["_aws"]["CloudWatchMetrics"][0]["Metrics"].append({"Name": "Missing"})
+    histogram = {"Values": [1, 2], "Counts": [1], "Sum": 1, "Count": 1}
+    malformed = [
+        "not json",
+        "[]",
+        json.dumps({"function": "F"}),
+        json.dumps({"function": "F", "document": {"Latency": 5}}),
+        emf("Latency", 5, ts="2026-11-25T04:50:00Z"),
+        emf("Latency", "fast"),
+        emf("Latency", True),
+        emf("Latency", [1, None]),
+        emf("Latency", float("nan")),
+        emf("Latency", histogram),
+        emf("Latency", 5, dims={"service": "model-endpoint", "code": 5}),  # not a string
+        json.dumps(two_metrics),  # its Latency must not be counted either
+    ]
+
+    report = summarise(["", *malformed, json.dumps(good), "   \n"])
+
+    assert report.malformed == len(malformed)
+    assert report.documents == 1
+    assert stats(only(report, "Latency")) == (1, 5, 5, 5, 5)
+    assert render(report).rstrip().endswith(f"malformed lines skipped: {len(malformed)}")
+
+
+def test_each_dimension_set_is_its_own_series() -> None:
+    line = json.loads(emf("Latency", [1, 2]))
+    line["document"]["_aws"]["CloudWatchMetrics"][0]["Dimensions"].append(["service"])
+    no_dims = json.loads(emf("ColdStart", 1, unit="Count"))
+    no_dims["document"]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] = []
+
+    report = summarise([json.dumps(line), json.dumps(no_dims)])
+
+    assert sorted(s.dimensions for s in report.series.values()) == [
+        (),
+        (("route", ROUTE), ("service", "model-endpoint"), ("stage", "prod")),
+        (("service", "model-endpoint"),),
+    ]
+
+
+def test_sections_come_in_order_with_listed_metrics_then_sorted_dimensions() -> None:
+    lines = [
+        emf("Custom", 1, unit="None"),
+        emf("DeliveryLag", 900, dims={"service": "model-endpoint"}),
+        emf("ColdStart", 1, unit="Count"),
+        emf("PredictionConfidence", 97.5, unit="Percent"),
+        emf("IntegrationLatency", 30),
+        emf("Latency", 40),
+        emf("Errors", 1, unit="Count"),
+        *(
+            emf("Requests", 1, unit="Count", dims={**BASE, "status_class": c})
+            for c in ("5xx", "2xx", "4xx")
+        ),
+    ]
+
+    text = render(summarise(lines))
+    lines_out = text.splitlines()
+
+    assert [ln for ln in lines_out if ln in {*HEADINGS, "Other"}] == [*HEADINGS, "Other"]
+    metrics = [ln.split()[0] for ln in lines_out if ln.startswith("  ") and "samples" not in ln]
+    # Within a section the listed order wins: Latency before IntegrationLatency, not A-Z.
+    assert metrics == [
+        *("Requests", "Requests", "Requests", "Errors", "Latency", "IntegrationLatency"),
+        *("PredictionConfidence", "ColdStart", "DeliveryLag", "Custom"),
+    ]
+    assert [row[-1].split()[-1] for row in rows(text, "Requests")] == [
+        "status_class=2xx",
+        "status_class=4xx",
+        "status_class=5xx",
+    ]
+
+
+def test_empty_sections_are_left_out() -> None:
+    text = render(summarise([emf("Requests", 1, unit="Count")]))
+
+    assert "Traffic" in text.splitlines()
+    assert not {*HEADINGS[1:], "Other"} & set(text.splitlines())
+
+
+def test_a_single_service_is_said_once_and_dimensions_are_compact() -> None:
+    text = render(
+        summarise([emf("Requests", 2, unit="Count", dims={**BASE, "status_class": "2xx"})])
+    )
+
+    assert text.splitlines()[:2] == [f"namespace: {NS}", "service: model-endpoint"]
+    assert "service=" not in text
+    (row,) = rows(text, "Requests")
+    assert row[-1] == f"route={ROUTE} stage=prod status_class=2xx"
+
+
+def test_several_services_stay_in_the_dimensions() -> None:
+    lines = [emf("Latency", 1), emf("Latency", 1, dims={**BASE, "service": "other"})]
+
+    text = render(summarise(lines))
+
+    assert not any(ln.startswith("service:") for ln in text.splitlines())
+    assert [row[-1] for row in rows(text, "Latency")] == [
+        f"route={ROUTE} service=model-endpoint stage=prod",
+        f"route={ROUTE} service=other stage=prod",
+    ]
+
+
+def test_count_sums_are_whole_numbers_and_columns_line_up() -> None:
+    lines = [
+        emf("Requests", 3, unit="Count"),
+        emf("Requests", 4, unit="Count"),
+        emf("Latency", [40, 40]),
+        emf("InferenceRows", 2.5, unit="Count"),
+    ]
+
+    text = render(summarise(lines))
+
+    assert rows(text, "Requests")[0][1:7] == ["2", "7", "3", "4", "4", "Count"]
+    assert rows(text, "Latency")[0][1:7] == [
+        "2",
+        "80.00",
+        "40.00",
+        "40.00",
+        "40.00",
+        "Milliseconds",
+    ]
+    assert rows(text, "InferenceRows")[0][1:3] == ["1", "2.50"]
+    table = [ln for ln in text.splitlines() if ln.startswith("  ")]
+    starts = {ln.index("dimensions") if "samples" in ln else ln.index("route=") for ln in table}
+    assert len(table) == 5  # two sections: a header and their rows each
+    assert len(starts) == 1
+
+
+def test_an_empty_window_says_so() -> None:
+    text = render(summarise([]))
+
+    assert "No metrics in this window." in text
+    assert "malformed lines skipped: 0" in text
+
+
+def test_main_reads_the_file_within_the_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(
+        "\n".join(emf("Requests", v, unit="Count", ts=T0 + v) for v in (0, 5, 9)) + "\n"
+    )
+
+    code = main(
+        ["--metrics", str(path), "--since", "2026-11-25T04:50:00.005Z", "--until", str(T0 + 9)]
+    )
+
+    assert code == 0
+    assert rows(capsys.readouterr().out, "Requests")[0][1:3] == ["1", "5"]
+    # A naive ISO-8601 time is UTC.
+    assert main(["--metrics", str(path), "--since", "2026-11-25T04:50:00.006"]) == 0
+    assert rows(capsys.readouterr().out, "Requests")[0][1:3] == ["1", "9"]
+
+
+def test_main_rejects_a_time_it_cannot_read(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--metrics", str(tmp_path / "m.jsonl"), "--since", "yesterday"])
+
+    assert exit_info.value.code == 2
+
+
+def test_a_missing_file_says_how_to_get_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "metrics.jsonl"
+
+    assert main(["--metrics", str(missing)]) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (message,) = captured.err.splitlines()
+    assert str(missing) in message
+    assert "make run" in message
+
+
+def test_runs_as_a_module(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator.report", "--metrics", str(tmp_path / "none.jsonl")],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "make run" in result.stderr
