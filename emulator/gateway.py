@@ -75,7 +75,8 @@ class Gateway:
         self.workers = workers
         self.shipper = shipper
         self.api_key = api_key
-        self.bucket = TokenBucket(app.rate_limit, app.burst_limit)
+        self.stage_bucket = TokenBucket(*app.stage_throttle)
+        self.plan_bucket = TokenBucket(*app.plan_throttle) if app.plan_throttle else None
         self.responses = app.openapi.get("x-amazon-apigateway-gateway-responses", {})
         self.validators = {
             (route.method, route.resource): self._validator(route) for route in app.routes
@@ -164,7 +165,8 @@ class Gateway:
             if exchange.headers.get("x-api-key") != self.api_key:
                 return self._gateway_error(ctx, 403, "INVALID_API_KEY", "Forbidden")
             ctx["$context.identity.apiKeyId"] = API_KEY_ID
-        if not self.bucket.take():
+        plan = self.plan_bucket if route.needs_api_key else None
+        if not self.stage_bucket.take() or (plan is not None and not plan.take()):
             return self._gateway_error(ctx, 429, "THROTTLED", "Too Many Requests")
         validator = self.validators[(route.method, route.resource)]
         if validator is not None:

@@ -143,8 +143,9 @@ class AppSpec:
     routes: list[Route]
     openapi: dict[str, Any]
     subscriber: str | None
-    rate_limit: float
-    burst_limit: int
+    # Stage throttling applies to every request; the usage plan's to keyed requests.
+    stage_throttle: tuple[float, int]
+    plan_throttle: tuple[float, int] | None
     api_key_required_anywhere: bool
 
 
@@ -206,9 +207,15 @@ def load_app(template_path: Path, parameters: dict[str, str] | None = None) -> A
         if r["Type"] == "AWS::ApiGateway::UsagePlan"
         and ("Condition" not in r or resolve.condition(r["Condition"]))
     ]
-    throttle = plans[0]["Throttle"] if plans else settings
-    rate = float(throttle.get("RateLimit", settings.get("ThrottlingRateLimit", 10_000)))
-    burst = int(throttle.get("BurstLimit", settings.get("ThrottlingBurstLimit", 5_000)))
+    # API Gateway's account defaults when the stage sets none.
+    stage_throttle = (
+        float(settings.get("ThrottlingRateLimit", 10_000)),
+        int(settings.get("ThrottlingBurstLimit", 5_000)),
+    )
+    plan_throttle = None
+    if plans:
+        throttle = plans[0]["Throttle"]
+        plan_throttle = (float(throttle["RateLimit"]), int(throttle["BurstLimit"]))
     return AppSpec(
         stage=stage_properties["StageName"],
         access_log_format=stage_properties["AccessLogSetting"]["Format"],
@@ -216,7 +223,7 @@ def load_app(template_path: Path, parameters: dict[str, str] | None = None) -> A
         routes=routes,
         openapi=openapi,
         subscriber=subscriber,
-        rate_limit=rate,
-        burst_limit=burst,
+        stage_throttle=stage_throttle,
+        plan_throttle=plan_throttle,
         api_key_required_anywhere=any(route.needs_api_key for route in routes),
     )

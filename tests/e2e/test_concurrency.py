@@ -17,8 +17,15 @@ GOOD = {
 
 def test_2000_requests_from_16_threads_are_all_logged_and_counted(tmp_path: Path) -> None:
     # Throttling lifted so that the run measures the emulator, not the usage plan.
+    lifted = "1000000"
     running = start_emulator(
-        tmp_path, {"UsagePlanRateLimit": "1000000", "UsagePlanBurstLimit": "1000000"}
+        tmp_path,
+        {
+            "UsagePlanRateLimit": lifted,
+            "UsagePlanBurstLimit": lifted,
+            "ThrottlingRateLimit": lifted,
+            "ThrottlingBurstLimit": lifted,
+        },
     )
     client = running.client
 
@@ -36,7 +43,9 @@ def test_2000_requests_from_16_threads_are_all_logged_and_counted(tmp_path: Path
     elapsed = time.perf_counter() - started
     running.stop()
 
+    cold = {name: worker.cold_starts for name, worker in running.emulator.workers.items()}
     print(f"{REQUESTS / elapsed:.0f} requests/s over {elapsed:.1f} s from {THREADS} threads")
+    print(f"worker cold starts (ms): {cold}")
     assert sorted(set(statuses)) == [200, 400, 403]
     assert statuses.count(200) == len(range(0, REQUESTS, 3))
     assert len(running.access_log()) == REQUESTS
