@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse
+
+from emulator.logs import render
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
@@ -169,22 +170,13 @@ def emitted_metrics(stdout: str) -> dict[str, list[EmittedMetric]]:
     return found
 
 
-_VARIABLE = re.compile(r"\$context(?:\.[A-Za-z]+)+")
-_PRE_QUOTED = "$context.error.messageString"
-
-
 def render_access_log(values: dict[str, Any]) -> str:
     """An access-log line as API Gateway writes it in the template's format.
 
     ``values`` maps ``$context`` variables to their values; others are missing (``-``).
+    Rendered by the emulator's gateway, which writes the same lines over HTTP.
     """
-
-    def substitute(match: re.Match[str]) -> str:
-        variable = match.group(0)
-        escaped = json.dumps(str(values.get(variable, "-")))
-        return escaped if variable == _PRE_QUOTED else escaped[1:-1]
-
-    return _VARIABLE.sub(substitute, access_log_format())
+    return render(access_log_format(), values)
 
 
 def subscription_event(
