@@ -11,8 +11,8 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -93,16 +93,7 @@ class Gateway:
     def handle(self, exchange: Exchange) -> Answer:
         started = time.perf_counter()
         now = time.time()
-        request_id = secrets.token_hex(16)
-        request_id = "-".join(
-            (
-                request_id[:8],
-                request_id[8:12],
-                request_id[12:16],
-                request_id[16:20],
-                request_id[20:],
-            )
-        )
+        request_id = str(uuid.uuid4())
         url = urlsplit(exchange.raw_path)
         path = url.path
         stage_prefix = f"/{self.app.stage}"
@@ -130,7 +121,9 @@ class Gateway:
         ctx["$context.responseLength"] = len(answer.body)
         ctx["$context.responseLatency"] = round((time.perf_counter() - started) * 1000)
         self.shipper.submit(render(self.app.access_log_format, ctx), int(now * 1000))
-        return answer
+        return Answer(
+            answer.status, {**answer.headers, "x-amzn-RequestId": request_id}, answer.body
+        )
 
     def _gateway_error(self, ctx: dict[str, Any], status: int, kind: str, message: str) -> Answer:
         ctx["$context.error.responseType"] = kind
@@ -269,17 +262,11 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
             answer = gateway.handle(
                 Exchange(self.command, self.path, headers, body, self.client_address[0])
             )
-            self.send_response(
-                answer.status,
-                HTTPStatus(answer.status).phrase
-                if answer.status in HTTPStatus._value2member_map_
-                else "",
-            )
+            self.send_response(answer.status)
             for name, value in answer.headers.items():
                 if name.lower() not in ("content-length", "connection"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))
-            self.send_header("x-amzn-RequestId", "local")
             self.end_headers()
             self.wfile.write(answer.body)
 

@@ -117,6 +117,8 @@ def test_every_route_then_its_access_log_and_metrics(running: Running) -> None:
 
     access = running.access_log()
     assert len(access) == len(sent)
+    # Clients see the request id the access log and the function's logs carry.
+    assert live.headers["x-amzn-RequestId"] == access[0]["requestId"]
     for line, (method, resource, status) in zip(access, sent, strict=True):
         assert (line["httpMethod"], line["resourcePath"], line["status"]) == (
             method,
