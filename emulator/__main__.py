@@ -44,7 +44,10 @@ class Emulator:
             name: Worker(spec, build_dir / name, self.sink)
             for name, spec in self.app.functions.items()
         }
+        here = f"python{sys.version_info.major}.{sys.version_info.minor}"
         for name, worker in self.workers.items():
+            if worker.spec.runtime != here:
+                raise SystemExit(f"{name} runs on {worker.spec.runtime}; the emulator has {here}")
             if not worker.artifact.is_dir():
                 raise SystemExit(
                     f"{worker.artifact} is missing: run `make build-host` first ({name})"

@@ -146,7 +146,6 @@ class AppSpec:
     # Stage throttling applies to every request; the usage plan's to keyed requests.
     stage_throttle: tuple[float, int]
     plan_throttle: tuple[float, int] | None
-    api_key_required_anywhere: bool
 
 
 def _pattern(resource: str) -> re.Pattern[str]:
@@ -225,5 +224,4 @@ def load_app(template_path: Path, parameters: dict[str, str] | None = None) -> A
         subscriber=subscriber,
         stage_throttle=stage_throttle,
         plan_throttle=plan_throttle,
-        api_key_required_anywhere=any(route.needs_api_key for route in routes),
     )
