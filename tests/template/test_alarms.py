@@ -1,0 +1,188 @@
+"""Alarm lint: every alarm watches a metric that really receives data, and says what to do.
+
+AWS metrics are checked against the names and dimensions AWS publishes for the
+resources of this stack; custom metrics against the EMF the handlers print when
+they run here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+from inference.handler import lambda_handler as inference_handler
+from inference.telemetry import logger as inference_logger
+from log_processor.handler import lambda_handler as log_processor_handler
+from log_processor.handler import logger as log_processor_logger
+from tests.support import (
+    ROOT,
+    FakeLambdaContext,
+    emf_blobs,
+    load_event,
+    parameter_default,
+    render_access_log,
+    subscription_event,
+)
+from tests.template.conftest import properties_of, resources_of
+
+API_METRICS = {"Count", "4XXError", "5XXError", "Latency", "IntegrationLatency"}
+LAMBDA_METRICS = {"Errors", "Throttles", "Duration", "Invocations", "ConcurrentExecutions"}
+RUNBOOK = ROOT / "docs" / "runbook.md"
+
+
+def alarms() -> dict[str, dict[str, Any]]:
+    return properties_of("AWS::CloudWatch::Alarm")
+
+
+def composites() -> dict[str, dict[str, Any]]:
+    return properties_of("AWS::CloudWatch::CompositeAlarm")
+
+
+def watched(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics an alarm reads: its own, or those of its metric-math query."""
+    if "MetricName" in alarm:
+        return [alarm]
+    return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
+
+def dimensions(metric: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+
+
+@cache
+def emitted() -> dict[str, list[dict[str, Any]]]:
+    """Metric name -> the EMF documents carrying it, from running both handlers here."""
+    output = io.StringIO()
+    # The loggers hold the stdout they saw at import: point them at the capture too.
+    for logger in (inference_logger, log_processor_logger):
+        logger.registered_handler.stream = output  # type: ignore[attr-defined]
+    with contextlib.redirect_stdout(output):
+        inference_handler(load_event("infer_iris"), FakeLambdaContext())
+        lines = [
+            render_access_log(
+                {
+                    "$context.requestId": "r-1",
+                    "$context.status": "429",
+                    "$context.error.responseType": "THROTTLED",
+                    "$context.httpMethod": "POST",
+                    "$context.resourcePath": "/v2/models/{model_name}/infer",
+                    "$context.path": "/prod/v2/models/iris/infer",
+                    "$context.stage": parameter_default("StageName"),
+                    "$context.responseLatency": "3",
+                }
+            ),
+            "not an access-log line",
+        ]
+        log_processor_handler(subscription_event(lines), FakeLambdaContext())
+    found: dict[str, list[dict[str, Any]]] = {}
+    for document in emf_blobs(output.getvalue()):
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                found.setdefault(metric["Name"], []).append(document)
+    return found
+
+
+def test_api_gateway_alarms_use_the_rest_api_name_and_stage() -> None:
+    (api,) = properties_of("AWS::ApiGateway::RestApi").values()
+    checked = 0
+    for name, alarm in alarms().items():
+        for metric in watched(alarm):
+            if metric["Namespace"] != "AWS/ApiGateway":
+                continue
+            checked += 1
+            assert metric["MetricName"] in API_METRICS, name
+            # REST APIs publish under the API's name, not its id.
+            assert dimensions(metric) == {"ApiName": api["Name"], "Stage": {"Ref": "StageName"}}
+    assert checked >= 5
+
+
+def test_lambda_and_sqs_alarms_name_resources_of_this_stack() -> None:
+    functions = set(resources_of("AWS::Lambda::Function"))
+    queues = set(resources_of("AWS::SQS::Queue"))
+    for name, alarm in alarms().items():
+        for metric in watched(alarm):
+            if metric["Namespace"] == "AWS/Lambda":
+                assert metric["MetricName"] in LAMBDA_METRICS, name
+                assert dimensions(metric)["FunctionName"]["Ref"] in functions, name
+            if metric["Namespace"] == "AWS/SQS":
+                queue, attribute = dimensions(metric)["QueueName"]["Fn::GetAtt"]
+                assert (queue in queues, attribute) == (True, "QueueName"), name
+
+
+def test_custom_metric_alarms_match_what_the_functions_emit() -> None:
+    checked = 0
+    for name, alarm in alarms().items():
+        for metric in watched(alarm):
+            if metric["Namespace"] != {"Ref": "MetricsNamespace"}:
+                continue
+            checked += 1
+            documents = emitted().get(metric["MetricName"])
+            assert documents, f"{name}: nothing emits {metric['MetricName']}"
+            wanted = dimensions(metric)
+            resolved = {
+                key: parameter_default(value["Ref"]) if isinstance(value, dict) else value
+                for key, value in wanted.items()
+            }
+            matching = [
+                doc
+                for doc in documents
+                for directive in doc["_aws"]["CloudWatchMetrics"]
+                if sorted(directive["Dimensions"][0]) == sorted(wanted)
+                and all(str(doc[key]) == str(value) for key, value in resolved.items())
+            ]
+            assert matching, f"{name}: no {metric['MetricName']} with dimensions {resolved}"
+            assert matching[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == parameter_default(
+                "MetricsNamespace"
+            )
+    assert checked >= 3
+
+
+def test_duration_alarm_is_80_percent_of_the_function_timeout() -> None:
+    timeout_s = properties_of("AWS::Lambda::Function")["InferenceFunction"]["Timeout"]
+
+    assert alarms()["InferenceDurationAlarm"]["Threshold"] == 0.8 * timeout_s * 1000
+
+
+def test_every_alarm_chooses_missing_data_and_notifies_unless_part_of_a_composite() -> None:
+    topic = {"Ref": "AlarmTopic"}
+    components = {
+        component
+        for composite in composites().values()
+        for component in re.findall(r"ALARM\(\$\{(\w+)\}\)", composite["AlarmRule"]["Fn::Sub"])
+    }
+    assert len(components) == 4
+    for name, alarm in alarms().items():
+        assert alarm["TreatMissingData"] in {"breaching", "notBreaching", "ignore", "missing"}
+        if name in components:
+            assert "AlarmActions" not in alarm, name
+        else:
+            assert (alarm["AlarmActions"], alarm["OKActions"]) == ([topic], [topic]), name
+    for name, composite in composites().items():
+        assert (composite["AlarmActions"], composite["OKActions"]) == ([topic], [topic]), name
+
+
+def test_burn_rate_alarms_follow_the_workbook_windows() -> None:
+    windows = {
+        name: (alarm["Threshold"], alarm["Metrics"][0]["MetricStat"]["Period"])
+        for name, alarm in alarms().items()
+        if name.startswith("Slo")
+    }
+
+    assert sorted(windows.values()) == sorted([(14.4, 3600), (14.4, 300), (6, 21600), (6, 1800)])
+    for name, alarm in alarms().items():
+        if name.startswith("Slo"):
+            (expression,) = [q["Expression"] for q in alarm["Metrics"] if "Expression" in q]
+            assert "${AvailabilitySloPercent}" in expression["Fn::Sub"]
+
+
+@pytest.mark.parametrize("kind", ["AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"])
+def test_every_alarm_links_an_existing_runbook_section(kind: str) -> None:
+    headings = set(re.findall(r"^## (\S+)", RUNBOOK.read_text(), flags=re.MULTILINE))
+    for name, alarm in properties_of(kind).items():
+        (anchor,) = re.findall(r"docs/runbook\.md#([\w-]+)", alarm["AlarmDescription"])
+        assert anchor in headings, name
