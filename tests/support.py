@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -204,3 +207,27 @@ def subscription_event(
     }
     data = base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()
     return {"awslogs": {"data": data}}
+
+
+_COLD_INVOKE = """
+import json, sys
+from tests.support import FakeLambdaContext, load_event
+from inference.handler import lambda_handler
+response = lambda_handler(load_event(sys.argv[1]), FakeLambdaContext())
+print(json.dumps({"status": response["statusCode"]}))
+"""
+
+
+def cold_invoke(event_name: str) -> str:
+    """Stdout of a fresh interpreter answering its first request: a real cold start."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "inference_fn"), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-c", _COLD_INVOKE, event_name],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 from inference import telemetry
 from tests.functional.conftest import Invoke
 from tests.support import (
     ROOT,
+    cold_invoke,
     emitted_metrics,
     function_environment,
     load_event,
@@ -33,29 +31,6 @@ EXPECTED_CONTRACT = {
     "InitDuration": ("Milliseconds", FUNCTION),
 }
 ENV = function_environment("InferenceFunction")
-
-COLD_INVOKE = """
-import json, sys
-from tests.support import FakeLambdaContext, load_event
-from inference.handler import lambda_handler
-response = lambda_handler(load_event(sys.argv[1]), FakeLambdaContext())
-print(json.dumps({"status": response["statusCode"]}))
-"""
-
-
-def cold_invoke(event_name: str) -> str:
-    """Stdout of a fresh interpreter answering its first request: a real cold start."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "inference_fn"), str(ROOT)])}
-    done = subprocess.run(
-        [sys.executable, "-c", COLD_INVOKE, event_name],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout
 
 
 def test_declared_contract_is_the_documented_one() -> None:

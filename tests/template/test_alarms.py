@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 from functools import cache
 from typing import Any
@@ -22,6 +23,7 @@ from log_processor.handler import logger as log_processor_logger
 from tests.support import (
     ROOT,
     FakeLambdaContext,
+    cold_invoke,
     emf_blobs,
     load_event,
     parameter_default,
@@ -61,6 +63,8 @@ def emitted() -> dict[str, list[dict[str, Any]]]:
     # The loggers hold the stdout they saw at import: point them at the capture too.
     for logger in (inference_logger, log_processor_logger):
         logger.registered_handler.stream = output  # type: ignore[attr-defined]
+    # A fresh interpreter, so that the cold-start metrics are among them.
+    output.write(cold_invoke("infer_iris"))
     with contextlib.redirect_stdout(output):
         inference_handler(load_event("infer_iris"), FakeLambdaContext())
         lines = [
@@ -186,3 +190,98 @@ def test_every_alarm_links_an_existing_runbook_section(kind: str) -> None:
     for name, alarm in properties_of(kind).items():
         (anchor,) = re.findall(r"docs/runbook\.md#([\w-]+)", alarm["AlarmDescription"])
         assert anchor in headings, name
+
+
+def dashboard() -> dict[str, Any]:
+    """The dashboard body as CloudFormation would render it, at the parameters' defaults."""
+    (properties,) = properties_of("AWS::CloudWatch::Dashboard").values()
+    body = properties["DashboardBody"]["Fn::Sub"]
+    resources = set(resources_of("AWS::CloudWatch::Alarm")) | set(
+        resources_of("AWS::CloudWatch::CompositeAlarm")
+    )
+    known = {"AccessLogGroup", "LogProcessorFailedBatches", *resources}
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        pseudo = {"AWS::StackName": "stack", "AWS::Region": "eu-west-1"}
+        if name in pseudo:
+            return pseudo[name]
+        if "." in name:
+            resource, attribute = name.split(".")
+            assert resource in known, name
+            return f"{resource}:{attribute}"
+        if name in known:
+            return name
+        return str(parameter_default(name))
+
+    parsed: dict[str, Any] = json.loads(re.sub(r"\$\{([\w:.]+)\}", substitute, body))
+    return parsed
+
+
+def dashboard_metrics() -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of every metric the dashboard reads, SEARCH included."""
+    found = []
+    for widget in dashboard()["widgets"]:
+        previous: list[Any] = []
+        for entry in widget["properties"].get("metrics", []):
+            if isinstance(entry[0], dict):
+                for namespace, dims, metric in re.findall(
+                    r"\{([^,}]+),([^}]*)\} MetricName=\"(\w+)\"", entry[0]["expression"]
+                ):
+                    found.append((namespace, metric, dict.fromkeys(dims.split(","), "*")))
+                continue
+            plain = [item for item in entry if not isinstance(item, dict)]
+            if plain[0] == "...":
+                plain = previous
+            previous = plain
+            namespace, metric, *pairs = plain
+            found.append((namespace, metric, dict(zip(pairs[::2], pairs[1::2], strict=True))))
+    return found
+
+
+def test_dashboard_metrics_can_all_receive_data() -> None:
+    namespace = parameter_default("MetricsNamespace")
+    metrics = dashboard_metrics()
+
+    assert len(metrics) >= 15
+    for source, metric, dims in metrics:
+        if source == "AWS/ApiGateway":
+            assert metric in API_METRICS
+            assert dims == {"ApiName": "stack-api", "Stage": parameter_default("StageName")}
+        elif source == "AWS/SQS":
+            assert dims == {"QueueName": "LogProcessorFailedBatches:QueueName"}
+        else:
+            assert source == namespace, metric
+            documents = emitted().get(metric)
+            assert documents, f"the dashboard reads {metric}, which nothing emits"
+            dimension_sets = {
+                tuple(sorted(names))
+                for doc in documents
+                for directive in doc["_aws"]["CloudWatchMetrics"]
+                for names in directive["Dimensions"]
+            }
+            assert tuple(sorted(dims)) in dimension_sets, (metric, dims)
+
+
+def test_dashboard_shows_every_paging_alarm_and_the_latest_5xx() -> None:
+    widgets = dashboard()["widgets"]
+    (alarm_widget,) = [w for w in widgets if w["type"] == "alarm"]
+    (log_widget,) = [w for w in widgets if w["type"] == "log"]
+    paging = {
+        name
+        for name, alarm in {**alarms(), **composites()}.items()
+        if "AlarmActions" in alarm and "Condition" not in resources_of_any(name)
+    }
+
+    shown = {arn.split(":")[0] for arn in alarm_widget["properties"]["alarms"]}
+    assert shown == paging
+    assert "SOURCE 'AccessLogGroup'" in log_widget["properties"]["query"]
+    assert "status >= 500" in log_widget["properties"]["query"]
+
+
+def resources_of_any(name: str) -> dict[str, Any]:
+    for kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+        found = resources_of(kind)
+        if name in found:
+            return found[name]
+    return {}
