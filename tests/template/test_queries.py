@@ -1,0 +1,80 @@
+"""Saved Logs Insights queries and Contributor Insights rules read fields that exist."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.support import access_log_format, template
+from tests.template.conftest import properties_of
+
+ACCESS_FIELDS = set(
+    json.loads(
+        access_log_format().replace(
+            "$context.error.messageString", '"$context.error.messageString"'
+        )
+    )
+)
+# Fields the inference function's Powertools log lines carry (see the functional tests).
+FUNCTION_FIELDS = {"correlation_id", "level", "message", "model", "outcome", "error", "status"}
+LOGS_INSIGHTS_WORDS = {
+    "fields",
+    "filter",
+    "stats",
+    "sort",
+    "limit",
+    "by",
+    "as",
+    "desc",
+    "asc",
+    "count",
+    "sum",
+    "pct",
+    "or",
+    "and",
+}
+
+
+def identifiers(query: str) -> set[str]:
+    without_strings = re.sub(r'"[^"]*"', "", query)
+    return {
+        word
+        for word in re.findall(r"(?<![@\w])[A-Za-z_]\w*", without_strings)
+        if word not in LOGS_INSIGHTS_WORDS
+    }
+
+
+def test_saved_queries_cover_the_usual_questions_on_the_right_log_groups() -> None:
+    queries = properties_of("AWS::Logs::QueryDefinition")
+    groups = {
+        name for name, r in template()["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup"
+    }
+    titles = {q["Name"]["Fn::Sub"].split("/", 1)[1] for q in queries.values()}
+
+    assert {
+        "slowest requests",
+        "errors by type",
+        "latency percentiles by route",
+        "traffic by API key",
+    } <= titles
+    assert any(title.startswith("the whole story of one request") for title in titles)
+    for name, query in queries.items():
+        for group in query["LogGroupNames"]:
+            assert group["Ref"] in groups, name
+        used = identifiers(query["QueryString"])
+        known = ACCESS_FIELDS | (FUNCTION_FIELDS if len(query["LogGroupNames"]) > 1 else set())
+        aliases = set(re.findall(r"\bas (\w+)", query["QueryString"]))
+        assert used - aliases <= known, (name, used - aliases - known)
+
+
+def test_contributor_insights_rules_count_access_log_fields() -> None:
+    rules = properties_of("AWS::CloudWatch::InsightRule")
+
+    assert len(rules) == 3
+    for name, rule in rules.items():
+        body = json.loads(rule["RuleBody"]["Fn::Sub"].replace("${AccessLogGroup}", "group"))
+        assert body["LogGroupNames"] == ["group"]
+        assert body["LogFormat"] == "JSON"
+        paths = body["Contribution"]["Keys"] + [f["Match"] for f in body["Contribution"]["Filters"]]
+        for path in paths:
+            assert path.removeprefix("$.") in ACCESS_FIELDS, (name, path)
