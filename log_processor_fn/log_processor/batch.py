@@ -124,6 +124,9 @@ def _aggregate(aggregates: Aggregates, minute: int, group: _Group, settings: Set
     stage = record.stage or settings.default_stage
     route_values = (service, stage, derived.route)
     aggregates.count(minute, m.REQUESTS, (*route_values, derived.status_class), requests)
+    objective = settings.latency_objective_ms
+    slow = sum(1 for latency in group.latency if latency > objective)
+    aggregates.count(minute, m.SLOW_REQUESTS, (service, stage), slow)
     route = aggregates.at(minute, m.ROUTE, route_values)
     route.observe(m.LATENCY, group.latency)
     route.observe(m.INTEGRATION_LATENCY, group.integration_latency)

@@ -30,12 +30,17 @@ class MetricSpec:
 
 ROUTE_STATUS = ("service", "stage", "route", "status_class")
 ROUTE = ("service", "stage", "route")
+STAGE = ("service", "stage")
 MODEL = ("service", "stage", "model")
 ERROR = ("service", "stage", "error_source", "error_type")
 CLIENT = ("service", "stage", "api_key")
 PIPELINE = ("service",)
 
 REQUESTS = MetricSpec("Requests", Unit.COUNT, ROUTE_STATUS, False, "requests answered")
+# Per stage, not per route: the latency SLO alarm divides it by the stage's request count.
+SLOW_REQUESTS = MetricSpec(
+    "SlowRequests", Unit.COUNT, STAGE, False, "requests slower than the latency objective"
+)
 LATENCY = MetricSpec(
     "Latency", Unit.MILLISECONDS, ROUTE, True, "responseLatency: gateway receipt to last byte"
 )
@@ -69,6 +74,7 @@ DELIVERY_LAG = MetricSpec(
 
 CONTRACT: tuple[MetricSpec, ...] = (
     REQUESTS,
+    SLOW_REQUESTS,
     LATENCY,
     INTEGRATION_LATENCY,
     GATEWAY_OVERHEAD,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from .access_log import FieldMap, field_map
 from .metrics import DEFAULT_NAMESPACE
 
+DEFAULT_LATENCY_SLO_MS = 1000.0
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -18,6 +20,8 @@ class Settings:
     known_models: frozenset[str]
     client_api_keys: frozenset[str]
     fields: FieldMap
+    # Requests slower than this (responseLatency, ms) count as SlowRequests.
+    latency_objective_ms: float
 
 
 def _names(raw: str) -> frozenset[str]:
@@ -32,4 +36,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         known_models=_names(environ.get("KNOWN_MODELS", "")),
         client_api_keys=_names(environ.get("CLIENT_API_KEY_IDS", "")),
         fields=field_map(environ.get("ACCESS_LOG_FORMAT")),
+        latency_objective_ms=float(environ.get("LATENCY_SLO_MS") or DEFAULT_LATENCY_SLO_MS),
     )

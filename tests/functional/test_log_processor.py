@@ -325,6 +325,19 @@ def test_allow_listed_api_keys_get_their_own_series() -> None:
     )
 
 
+def test_slow_requests_count_latencies_above_the_objective() -> None:
+    settings = load_settings({**ENV, "LATENCY_SLO_MS": "30"})
+    events = [
+        {"id": str(i), "timestamp": MINUTE_B, "message": r.line} for i, r in enumerate(FIXTURE)
+    ]
+
+    documents = process_batch(events, settings, now_ms=MINUTE_B + 1000).documents
+
+    slow = sum(1 for r in FIXTURE if r.latency is not None and r.latency > 30)
+    assert slow == 2
+    assert totals(documents, "SlowRequests", "stage") == Counter({(STAGE,): slow})
+
+
 def test_no_client_series_without_an_allow_list(mixed: Any) -> None:
     _, documents, _ = mixed
 

@@ -159,7 +159,7 @@ def test_every_alarm_chooses_missing_data_and_notifies_unless_part_of_a_composit
         for composite in composites().values()
         for component in re.findall(r"ALARM\(\$\{(\w+)\}\)", composite["AlarmRule"]["Fn::Sub"])
     }
-    assert len(components) == 4
+    assert len(components) == 8
     for name, alarm in alarms().items():
         assert alarm["TreatMissingData"] in {"breaching", "notBreaching", "ignore", "missing"}
         if name in components:

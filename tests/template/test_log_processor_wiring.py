@@ -10,6 +10,7 @@ from tests.template.conftest import policy_statements, properties_of, resources_
 # The contract dashboards and alarms are built on: name -> (unit, dimensions).
 EXPECTED_CONTRACT = {
     "Requests": ("Count", ("service", "stage", "route", "status_class")),
+    "SlowRequests": ("Count", ("service", "stage")),
     "Latency": ("Milliseconds", ("service", "stage", "route")),
     "IntegrationLatency": ("Milliseconds", ("service", "stage", "route")),
     "GatewayOverhead": ("Milliseconds", ("service", "stage", "route")),
@@ -43,6 +44,7 @@ def test_function_runtime_and_reads_the_template_access_log_format() -> None:
     settings = load_settings(function_environment("LogProcessorFunction"))
     assert settings.known_models == frozenset({"digits", "iris"})
     assert settings.fields.names["requestId"] == "request_id"
+    assert settings.latency_objective_ms == float(parameter_default("LatencySloThresholdMs"))
 
 
 def test_access_log_group_is_subscribed_with_a_scoped_permission() -> None:
