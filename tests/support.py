@@ -157,8 +157,11 @@ def emitted_metrics(stdout: str) -> dict[str, list[EmittedMetric]]:
     found: dict[str, list[EmittedMetric]] = {}
     for blob in emf_blobs(stdout):
         for directive in blob["_aws"]["CloudWatchMetrics"]:
-            (dimensions,) = directive["Dimensions"]
-            for definition in directive["Metrics"]:
+            for dimensions, definition in (
+                (dims, definition)
+                for dims in directive["Dimensions"]
+                for definition in directive["Metrics"]
+            ):
                 raw = blob[definition["Name"]]
                 values = tuple(raw if isinstance(raw, list) else [raw])
                 found.setdefault(definition["Name"], []).append(

@@ -20,6 +20,9 @@ DEFAULT_NAMESPACE = "ModelEndpoint"
 UNKNOWN_MODEL = "unknown"
 
 MODEL_DIMENSIONS = ("service", "model")
+# Model metrics are published a second time with `service` alone: all models together,
+# so that service-wide alarms and graphs need no list of models.
+ROLLUP_DIMENSIONS = ("service",)
 FUNCTION_DIMENSIONS = ("function_name", "service")
 
 
@@ -29,6 +32,12 @@ class MetricSpec:
     unit: MetricUnit
     dimensions: tuple[str, ...]
     meaning: str
+
+    @property
+    def dimension_sets(self) -> tuple[tuple[str, ...], ...]:
+        if self.dimensions == MODEL_DIMENSIONS:
+            return (self.dimensions, ROLLUP_DIMENSIONS)
+        return (self.dimensions,)
 
 
 INFERENCES = MetricSpec(
@@ -106,6 +115,7 @@ def _add(spec: MetricSpec, value: float) -> None:
 
 def record_inference(record: InferenceRecord) -> None:
     metrics.add_dimension(name="model", value=record.model)
+    metrics.add_dimensions(**dict.fromkeys(ROLLUP_DIMENSIONS, str(metrics.service)))
     succeeded = record.status < 400
     _add(INFERENCE_ERRORS, 0 if succeeded else 1)
     if succeeded:

@@ -136,7 +136,7 @@ def test_custom_metric_alarms_match_what_the_functions_emit() -> None:
                 doc
                 for doc in documents
                 for directive in doc["_aws"]["CloudWatchMetrics"]
-                if sorted(directive["Dimensions"][0]) == sorted(wanted)
+                if any(sorted(dims) == sorted(wanted) for dims in directive["Dimensions"])
                 and all(str(doc[key]) == str(value) for key, value in resolved.items())
             ]
             assert matching, f"{name}: no {metric['MetricName']} with dimensions {resolved}"
