@@ -11,13 +11,12 @@ import base64
 import gzip
 import json
 import random
-import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
+from bench.timing import medians
 from log_processor.batch import process_batch
 from log_processor.settings import load_settings
 from tests.support import function_environment, render_access_log, subscription_event
@@ -93,24 +92,10 @@ def measured(event: dict[str, Any]) -> str:
 SETTINGS = load_settings(function_environment("LogProcessorFunction"))
 
 
-def median_pair(a: Callable[[], Any], b: Callable[[], Any], rounds: int) -> tuple[float, float]:
-    """Median seconds of ``a`` and ``b``, alternating so both see the same machine."""
-    times_a: list[float] = []
-    times_b: list[float] = []
-    for _ in range(2):  # warm-up
-        a(), b()
-    for _ in range(rounds):
-        for fn, times in ((a, times_a), (b, times_b)):
-            started = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - started)
-    return statistics.median(times_a), statistics.median(times_b)
-
-
 def run(rounds: int = 9) -> dict[str, float]:
     lines = batch_lines(LINES)
     event = subscription_event(lines)
-    floor_s, measured_s = median_pair(lambda: floor(event), lambda: measured(event), rounds)
+    floor_s, measured_s = medians([lambda: floor(event), lambda: measured(event)], rounds)
     emf = measured(event)
     return {
         "log_processor_ms": round(measured_s * 1000, 2),

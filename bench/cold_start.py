@@ -1,0 +1,81 @@
+"""Cold start: fresh Python processes answering their first request, side by side.
+
+The built inference function (host build) against a hello-world Powertools handler
+(logger, metrics, tracer, no model) and against a Python that imports nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.timing import medians
+from tests.support import ROOT
+
+BUILD = ROOT / ".aws-sam" / "build-host" / "InferenceFunction"
+EVENT = ROOT / "events" / "infer_iris.json"
+
+FIRST_REQUEST = """
+import json
+from dataclasses import dataclass
+@dataclass
+class Context:
+    function_name: str = "bench"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
+    aws_request_id: str = "bench"
+from {module} import lambda_handler
+lambda_handler(json.load(open({event!r})), Context())
+"""
+
+HELLO = """
+from aws_lambda_powertools import Logger, Metrics, Tracer
+logger, metrics, tracer = Logger(), Metrics(namespace="Bench"), Tracer()
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event, context):
+    metrics.add_metric(name="Hello", unit="Count", value=1)
+    return {"statusCode": 200, "body": "hello"}
+"""
+
+
+def _process(code: str, path: Path | None) -> None:
+    python = getattr(sys, "_base_executable", sys.executable)
+    env = {"POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "bench"}
+    if path is not None:
+        env["PYTHONPATH"] = str(path)
+    subprocess.run(  # noqa: S603 -- our interpreter, our code
+        [python, "-S", "-c", code], env=env, check=True, capture_output=True, cwd=ROOT
+    )
+
+
+def run(rounds: int = 7, scratch: Path = ROOT / ".bench") -> dict[str, float]:
+    if not BUILD.is_dir():
+        raise SystemExit("the host build is missing: run `make build-host` first")
+    hello_dir = scratch / "hello"
+    hello_dir.mkdir(parents=True, exist_ok=True)
+    (hello_dir / "hello_handler.py").write_text(HELLO)
+    # The hello handler imports Powertools from the same built package.
+    hello_path = Path(f"{hello_dir}:{BUILD}")
+    model, hello, bare = medians(
+        [
+            lambda: _process(
+                FIRST_REQUEST.format(module="inference.handler", event=str(EVENT)), BUILD
+            ),
+            lambda: _process(
+                FIRST_REQUEST.format(module="hello_handler", event=str(EVENT)), hello_path
+            ),
+            lambda: _process("pass", None),
+        ],
+        rounds,
+        warmup=1,
+    )
+    return {
+        "cold_start_ms": round(model * 1000, 1),
+        "hello_cold_start_ms": round(hello * 1000, 1),
+        "cold_start_ratio": round(model / hello, 3),
+        "bare_python_start_ms": round(bare * 1000, 1),
+    }
