@@ -11,23 +11,10 @@ import sys
 from pathlib import Path
 
 from bench.timing import medians
-from tests.support import ROOT
+from tests.support import INVOKE_BUILT_HANDLER, ROOT
 
 BUILD = ROOT / ".aws-sam" / "build-host" / "InferenceFunction"
 EVENT = ROOT / "events" / "infer_iris.json"
-
-FIRST_REQUEST = """
-import json
-from dataclasses import dataclass
-@dataclass
-class Context:
-    function_name: str = "bench"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
-    aws_request_id: str = "bench"
-from {module} import lambda_handler
-lambda_handler(json.load(open({event!r})), Context())
-"""
 
 HELLO = """
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -42,13 +29,17 @@ def lambda_handler(event, context):
 """
 
 
-def _process(code: str, path: Path | None) -> None:
+def first_request(module: str) -> list[str]:
+    return ["-c", INVOKE_BUILT_HANDLER, module, str(EVENT)]
+
+
+def _process(arguments: list[str], path: Path | None) -> None:
     python = getattr(sys, "_base_executable", sys.executable)
     env = {"POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "bench"}
     if path is not None:
         env["PYTHONPATH"] = str(path)
     subprocess.run(  # noqa: S603 -- our interpreter, our code
-        [python, "-S", "-c", code], env=env, check=True, capture_output=True, cwd=ROOT
+        [python, "-S", *arguments], env=env, check=True, capture_output=True, cwd=ROOT
     )
 
 
@@ -62,13 +53,9 @@ def run(rounds: int = 7, scratch: Path = ROOT / ".bench") -> dict[str, float]:
     hello_path = Path(f"{hello_dir}:{BUILD}")
     model, hello, bare = medians(
         [
-            lambda: _process(
-                FIRST_REQUEST.format(module="inference.handler", event=str(EVENT)), BUILD
-            ),
-            lambda: _process(
-                FIRST_REQUEST.format(module="hello_handler", event=str(EVENT)), hello_path
-            ),
-            lambda: _process("pass", None),
+            lambda: _process(first_request("inference.handler"), BUILD),
+            lambda: _process(first_request("hello_handler"), hello_path),
+            lambda: _process(["-c", "pass"], None),
         ],
         rounds,
         warmup=1,

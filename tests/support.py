@@ -234,3 +234,20 @@ def cold_invoke(event_name: str) -> str:
         check=True,
     )
     return done.stdout
+
+
+# Runs one handler of a built package on one event file; prints the handler's result.
+INVOKE_BUILT_HANDLER = """
+import importlib, json, sys
+from dataclasses import dataclass
+
+@dataclass
+class Context:
+    function_name: str = "built"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:built"
+    aws_request_id: str = "built-1"
+
+handler = importlib.import_module(sys.argv[1]).lambda_handler
+print("RESULT " + json.dumps(handler(json.load(open(sys.argv[2])), Context())))
+"""

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROOT, access_log_format, parameter_default
+from tests.support import INVOKE_BUILT_HANDLER, ROOT, access_log_format, parameter_default
 
 LAMBDA_BUILD = ROOT / ".aws-sam" / "build" / "InferenceFunction"
 HOST_BUILD = ROOT / ".aws-sam" / "build-host" / "InferenceFunction"
@@ -71,23 +71,6 @@ def test_lambda_package_holds_the_models_and_no_dev_code() -> None:
     size = package_size(package)
     print(f"unzipped package: {size / 1e6:.1f} MB")
     assert size < LAMBDA_UNZIPPED_LIMIT
-
-
-# Runs one handler of a built package on one event file; prints the handler's result.
-INVOKE_BUILT_HANDLER = """
-import importlib, json, sys
-from dataclasses import dataclass
-
-@dataclass
-class Context:
-    function_name: str = "built"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:built"
-    aws_request_id: str = "built-1"
-
-handler = importlib.import_module(sys.argv[1]).lambda_handler
-print("RESULT " + json.dumps(handler(json.load(open(sys.argv[2])), Context())))
-"""
 
 
 def invoke_built(package: Path, module: str, event: str, env: dict[str, str]) -> Any:
