@@ -73,35 +73,6 @@ def openapi() -> dict[str, Any]:
     return parsed
 
 
-def evaluate(value: Any, parameters: dict[str, str]) -> Any:
-    """``value`` with the template's Fn::If resolved for ``parameters`` (others: defaults).
-
-    Covers the condition forms template.yaml uses: Fn::Equals of a Ref and a literal,
-    and Fn::Not of that.
-    """
-    conditions = template()["Conditions"]
-
-    def parameter(name: str) -> str:
-        return str(parameters.get(name, parameter_default(name)))
-
-    def holds(condition: Any) -> bool:
-        if "Condition" in condition:
-            return holds(conditions[condition["Condition"]])
-        if "Fn::Not" in condition:
-            return not holds(condition["Fn::Not"][0])
-        left, right = condition["Fn::Equals"]
-        return parameter(left["Ref"]) == str(right)
-
-    if isinstance(value, dict):
-        if set(value) == {"Fn::If"}:
-            name, when_true, when_false = value["Fn::If"]
-            return evaluate(when_true if holds(conditions[name]) else when_false, parameters)
-        return {key: evaluate(item, parameters) for key, item in value.items()}
-    if isinstance(value, list):
-        return [evaluate(item, parameters) for item in value]
-    return value
-
-
 def parameter_default(name: str) -> Any:
     return template()["Parameters"][name]["Default"]
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-from tests.support import evaluate, load_event, openapi, template
+from emulator.template import Resolver
+from tests.support import load_event, openapi, template
 from tests.template.conftest import AUTH_MODES, properties_of
 
 OIP_ROUTES = {
@@ -69,7 +70,7 @@ def test_every_operation_proxies_to_the_inference_function() -> None:
 def test_auth_mode_secures_all_but_health_routes(auth_mode: str, expected: list[Any]) -> None:
     assert auth_mode in AUTH_MODES
     for method, path, operation in operations():
-        security = evaluate(operation["security"], {"AuthMode": auth_mode})
+        security = Resolver(template(), {"AuthMode": auth_mode}, {}).value(operation["security"])
         assert security == ([] if path in HEALTH else expected), (method, path)
 
 

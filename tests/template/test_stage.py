@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from emulator.logs import render
 from tests.support import access_log_format, parameter_default
 from tests.template.conftest import properties_of
 
@@ -41,14 +42,9 @@ PRE_QUOTED = "$context.error.messageString"
 VARIABLE = re.compile(r"\$context(?:\.[A-Za-z]+)+")
 
 
-def render(log_format: str, value: str) -> str:
-    """The line API Gateway would write if every variable held ``value`` (JSON-escaped)."""
-
-    def substitute(match: re.Match[str]) -> str:
-        escaped = json.dumps(value)
-        return escaped if match.group(0) == PRE_QUOTED else escaped[1:-1]
-
-    return VARIABLE.sub(substitute, log_format)
+def render_with(log_format: str, value: str) -> str:
+    """The line API Gateway would write if every variable held ``value``."""
+    return render(log_format, dict.fromkeys(VARIABLE.findall(log_format), value))
 
 
 def stage() -> dict[str, object]:
@@ -108,7 +104,7 @@ def test_every_variable_but_the_pre_quoted_one_is_quoted() -> None:
 
 @pytest.mark.parametrize("value", ["-", 'say "hi"', "back\\slash", 'mixed -"\\- \u00e9'])
 def test_access_log_line_parses_as_json_whatever_the_values(value: str) -> None:
-    record = json.loads(render(access_log_format(), value))
+    record = json.loads(render_with(access_log_format(), value))
 
     assert set(REQUIRED_FIELDS) <= set(record)
     assert all(field_value == value for field_value in record.values())
