@@ -13,7 +13,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import INIT_STARTED_AT, __version__, protocol
@@ -89,27 +88,29 @@ def infer(model_name: str, model_version: str | None = None) -> Response[str]:
     dimension = model_name if model_name in REGISTRY else UNKNOWN_MODEL
     try:
         model = REGISTRY.get(model_name, model_version)
-        tracer.put_annotation(key="model", value=model.metadata.name)
-        tracer.put_annotation(key="model_version", value=model.metadata.version)
-        with tracer.provider.in_subsegment("## decode"):
-            request = protocol.decode_request(
-                event.body, bool(event.is_base64_encoded), model.metadata, SETTINGS.limits
-            )
-        with tracer.provider.in_subsegment("## predict"):
+        request = protocol.decode_request(
+            event.body, bool(event.is_base64_encoded), model.metadata, SETTINGS.limits
+        )
+        # One subsegment, around the model: the rest of the handler is the function's own
+        # segment, and every subsegment costs time on every request.
+        with tracer.provider.in_subsegment("## predict") as subsegment:
+            subsegment.put_annotation("model", model.metadata.name)
+            subsegment.put_annotation("model_version", model.metadata.version)
             prediction = model.predict(request.feeds)
-        with tracer.provider.in_subsegment("## encode"):
-            body = json.dumps(
-                protocol.encode_infer_response(model.metadata, request, prediction.outputs),
-                separators=(",", ":"),
-            )
+        body = json.dumps(
+            protocol.encode_infer_response(model.metadata, request, prediction.outputs),
+            separators=(",", ":"),
+        )
     except Exception as error:
-        # Counted and logged here, answered by the exception handlers below.
+        # Counted here, answered by the exception handlers below.
         status = (
             error.status if isinstance(error, ServiceError) else HTTPStatus.INTERNAL_SERVER_ERROR
         )
         message = error.message if isinstance(error, ServiceError) else type(error).__name__
         record_inference(
-            InferenceRecord(dimension, model_version, status, _elapsed_ms(), error=message)
+            InferenceRecord(
+                dimension, model_version, status, _elapsed_ms(), _request_id(), error=message
+            )
         )
         raise
     record_inference(
@@ -118,9 +119,10 @@ def infer(model_name: str, model_version: str | None = None) -> Response[str]:
             model_version=model.metadata.version,
             status=HTTPStatus.OK,
             handler_latency_ms=_elapsed_ms(),
+            request_id=_request_id(),
             rows=request.rows,
             model_latency_ms=prediction.latency_ms,
-            confidences=protocol.confidences(prediction.outputs),
+            confidence=protocol.mean_confidence(prediction.outputs),
         )
     )
     return Response(HTTPStatus.OK.value, content_types.APPLICATION_JSON, body)
@@ -140,11 +142,13 @@ def route_not_found(_: NotFoundError) -> Response[str]:
 @app.exception_handler(Exception)
 def unexpected_error(error: Exception) -> Response[str]:
     # The stack trace goes to the function's log; the client only gets the request id.
+    # The correlation id is set here, not per request: no other path writes a log line.
+    logger.set_correlation_id(_request_id())
     logger.exception("unexpected failure")
     return _error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -239,10 +239,9 @@ def decode_request(
     return decode_infer_request(parse_json(raw), metadata, limits)
 
 
-def confidences(outputs: Mapping[str, np.ndarray]) -> list[float]:
-    """Highest class probability of each row, in percent; none for models without one."""
+def mean_confidence(outputs: Mapping[str, np.ndarray]) -> float | None:
+    """Mean over rows of the highest class probability, in percent; None without one."""
     probabilities = outputs.get("probabilities")
     if probabilities is None:
-        return []
-    percent: list[float] = (np.max(probabilities, axis=1) * 100.0).tolist()
-    return percent
+        return None
+    return float(np.max(probabilities, axis=1).mean() * 100.0)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -59,7 +58,7 @@ PREDICTION_CONFIDENCE = MetricSpec(
     "PredictionConfidence",
     MetricUnit.Percent,
     MODEL_DIMENSIONS,
-    "highest class probability of each row (a drift signal)",
+    "mean of each row's highest class probability, one value per request (a drift signal)",
 )
 INFERENCE_ERRORS = MetricSpec(
     "InferenceErrors",
@@ -97,15 +96,16 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 @dataclass(frozen=True)
 class InferenceRecord:
-    """What one infer request did, for its metrics and its single log line."""
+    """What one infer request did: its metrics and the fields of its log line."""
 
     model: str
     model_version: str | None
     status: int
     handler_latency_ms: float
+    request_id: str
     rows: int = 0
     model_latency_ms: float | None = None
-    confidences: Sequence[float] = field(default=())
+    confidence: float | None = None
     error: str | None = None
 
 
@@ -113,7 +113,18 @@ def _add(spec: MetricSpec, value: float) -> None:
     metrics.add_metric(name=spec.name, unit=spec.unit, value=value)
 
 
+def outcome(status: int) -> str:
+    return "ok" if status < 400 else "client_error" if status < 500 else "server_error"
+
+
 def record_inference(record: InferenceRecord) -> None:
+    """Metrics of one infer request, in the one EMF line that is also its log line.
+
+    The request's fields travel as EMF properties, which CloudWatch keeps in the log
+    event and Logs Insights queries like any JSON field: a separate log line would
+    double the bytes ingested per request. No ``level`` key: Lambda's JSON log
+    filtering would then drop metrics along with log lines at a stricter log level.
+    """
     metrics.add_dimension(name="model", value=record.model)
     metrics.add_dimensions(**dict.fromkeys(ROLLUP_DIMENSIONS, str(metrics.service)))
     succeeded = record.status < 400
@@ -124,24 +135,24 @@ def record_inference(record: InferenceRecord) -> None:
         _add(HANDLER_LATENCY, record.handler_latency_ms)
         if record.model_latency_ms is not None:
             _add(MODEL_LATENCY, record.model_latency_ms)
-        for confidence in record.confidences:
-            _add(PREDICTION_CONFIDENCE, confidence)
+        if record.confidence is not None:
+            _add(PREDICTION_CONFIDENCE, record.confidence)
 
-    fields = {
-        "model": record.model,
+    properties: dict[str, object] = {
+        "message": "inference",
+        "correlation_id": record.request_id,
         "model_version": record.model_version,
         "status": record.status,
-        "outcome": "ok" if succeeded else "client_error" if record.status < 500 else "server_error",
+        "outcome": outcome(record.status),
         "rows": record.rows,
-        "handler_latency_ms": round(record.handler_latency_ms, 3),
-        "model_latency_ms": None
-        if record.model_latency_ms is None
-        else round(record.model_latency_ms, 3),
     }
+    trace_id = os.environ.get("_X_AMZN_TRACE_ID")
+    if trace_id:
+        properties["xray_trace_id"] = trace_id.partition(";")[0].removeprefix("Root=")
     if record.error is not None:
-        fields["error"] = record.error
-    log = logger.info if succeeded else logger.warning if record.status < 500 else logger.error
-    log("inference", extra=fields)
+        properties["error"] = record.error
+    for key, value in properties.items():
+        metrics.add_metadata(key=key, value=value)
 
 
 def record_init_duration(duration_ms: float, function_name: str) -> None:

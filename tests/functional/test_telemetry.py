@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from inference import telemetry
 from tests.functional.conftest import Invoke
 from tests.support import (
     ROOT,
     cold_invoke,
+    emf_blobs,
     emitted_metrics,
     function_environment,
     load_event,
-    log_records,
     with_body,
 )
 
@@ -71,8 +73,8 @@ def test_cold_infer_request_emits_every_metric_of_the_contract() -> None:
     assert values("InferenceRows") == [3.0]
     assert values("InferenceErrors") == [0.0]
     assert values("ColdStart") == [1.0]
-    assert len(values("PredictionConfidence")) == 3
-    assert all(100 / 3 <= value <= 100 for value in values("PredictionConfidence"))
+    (confidence,) = values("PredictionConfidence")
+    assert 100 / 3 <= confidence <= 100
     assert 0 < values("ModelLatency")[0] <= values("HandlerLatency")[0]
     assert values("InitDuration")[0] > 0
     assert dict(first_set(metrics, "Inferences")[0].dimension_values)["model"] == "iris"
@@ -112,28 +114,45 @@ def test_client_error_is_counted_for_its_model(invoke: Invoke) -> None:
     assert "ModelLatency" not in metrics
 
 
-def test_confidence_has_one_value_per_row_across_emf_documents(invoke: Invoke) -> None:
-    rows = 256
+def test_confidence_is_one_value_per_request_the_mean_of_each_rows_top_probability(
+    invoke: Invoke,
+) -> None:
+    rows = [[5.9, 3.0, 5.1, 1.8], [5.1, 3.5, 1.4, 0.2], [6.3, 2.5, 4.9, 1.5]] * 86  # 258 rows
+    rows = rows[:256]
     body = {
         "inputs": [
             {
                 "name": "input",
-                "shape": [rows, 4],
+                "shape": [len(rows), 4],
                 "datatype": "FP32",
-                "data": [5.9, 3.0, 5.1, 1.8] * rows,
+                "data": [value for row in rows for value in row],
             }
         ]
     }
 
-    metrics = emitted_metrics(invoke(with_body(load_event("infer_iris"), body)).stdout)
+    result = invoke(with_body(load_event("infer_iris"), body))
 
-    # EMF allows 100 values per metric and document: Powertools splits, nothing is lost.
-    confidence = first_set(metrics, "PredictionConfidence")
-    assert sum(len(emitted.values) for emitted in confidence) == rows
-    assert [v for e in first_set(metrics, "InferenceRows") for v in e.values] == [float(rows)]
+    (probabilities,) = [o for o in result.body["outputs"] if o["name"] == "probabilities"]
+    classes = probabilities["shape"][1]
+    top = [
+        max(probabilities["data"][row * classes : (row + 1) * classes]) for row in range(len(rows))
+    ]
+    metrics = emitted_metrics(result.stdout)
+    (confidence,) = first_set(metrics, "PredictionConfidence")
+    assert len(confidence.values) == 1
+    assert abs(confidence.values[0] - 100 * sum(top) / len(top)) < 1e-3
+    assert [v for e in first_set(metrics, "InferenceRows") for v in e.values] == [float(len(rows))]
+    # One EMF document per request, whatever the batch size.
+    assert len(emf_blobs(result.stdout)) == 1
 
 
-def test_one_structured_log_line_per_inference_without_payload(invoke: Invoke) -> None:
+def inference_line(stdout: str) -> dict[str, Any]:
+    """The request's one line: its EMF document, which carries the log fields too."""
+    (document,) = [doc for doc in emf_blobs(stdout) if doc.get("message") == "inference"]
+    return document
+
+
+def test_one_structured_line_per_inference_without_payload(invoke: Invoke) -> None:
     event = load_event("infer_iris")
     marker_value = 4.987654321
     body = {
@@ -150,25 +169,38 @@ def test_one_structured_log_line_per_inference_without_payload(invoke: Invoke) -
 
     result = invoke(with_body(event, body))
 
-    lines = [record for record in log_records(result.stdout) if record["message"] == "inference"]
-    assert len(lines) == 1
-    (line,) = lines
-    assert line["level"] == "INFO"
+    line = inference_line(result.stdout)
+    assert [json.loads(raw) for raw in result.stdout.splitlines() if raw.strip()] == [line]
     assert line["correlation_id"] == event["requestContext"]["requestId"]
     assert line["service"] == ENV["POWERTOOLS_SERVICE_NAME"]
     assert (line["model"], line["model_version"], line["rows"]) == ("iris", "1", 1)
     assert (line["status"], line["outcome"]) == (200, "ok")
-    assert 0 < line["model_latency_ms"] <= line["handler_latency_ms"]
+    # Powertools writes metric values as lists; Logs Insights reads them as `ModelLatency.0`.
+    assert 0 < line["ModelLatency"][0] <= line["HandlerLatency"][0]
+    # Lambda's JSON log filtering reads "level": the metrics line must never be dropped.
+    assert "level" not in line
     assert str(marker_value) not in result.stdout
     assert "client-secret-id-123" not in result.stdout
 
 
-def test_failed_inference_log_line_says_why(invoke: Invoke) -> None:
+def test_failed_inference_line_says_why(invoke: Invoke) -> None:
     result = invoke(load_event("infer_bad_request"))
 
-    (line,) = [r for r in log_records(result.stdout) if r["message"] == "inference"]
-    assert (line["level"], line["status"], line["outcome"]) == ("WARNING", 400, "client_error")
+    line = inference_line(result.stdout)
+    assert (line["status"], line["outcome"]) == (400, "client_error")
     assert "shape" in line["error"]
+    assert line["InferenceErrors"] == [1.0]
+
+
+def test_trace_id_travels_in_the_line_when_lambda_sets_one(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = "1-67891233-abcdef012345678912345678"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1")
+
+    line = inference_line(invoke(load_event("infer_iris")).stdout)
+
+    assert line["xray_trace_id"] == root
 
 
 def test_readme_documents_every_metric_of_the_contract() -> None:

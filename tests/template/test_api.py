@@ -60,7 +60,8 @@ def test_every_operation_proxies_to_the_inference_function() -> None:
         integration = operation["x-amazon-apigateway-integration"]
         assert integration["type"] == "aws_proxy", (method, path)
         assert integration["httpMethod"] == "POST"
-        assert "${InferenceFunction.Arn}" in integration["uri"]["Fn::Sub"]
+        # The alias SAM publishes (AutoPublishAlias), which the template's permission covers.
+        assert "${InferenceFunctionAliaslive}" in integration["uri"]["Fn::Sub"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from emulator.template import Resolver
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from inference.telemetry import DEFAULT_NAMESPACE
 from tests.support import parameter_default, template
@@ -32,7 +33,48 @@ def test_function_logs_json_to_its_own_log_group() -> None:
 
     assert logging["LogGroup"] == {"Ref": "InferenceFunctionLogGroup"}
     assert logging["LogFormat"] == "JSON"
-    assert logging["ApplicationLogLevel"] == {"Ref": "LogLevel"}
+
+
+@pytest.mark.parametrize(
+    ("log_level", "lambda_level"),
+    [("DEBUG", "DEBUG"), ("INFO", "INFO"), ("WARN", "INFO"), ("ERROR", "INFO")],
+)
+def test_lambda_never_filters_out_the_metrics_lines(log_level: str, lambda_level: str) -> None:
+    # EMF lines carry no "level", so Lambda reads them as INFO: a stricter application log
+    # level would drop every metric. Powertools applies LogLevel to the log lines itself.
+    resolve = Resolver(transformed(), {"LogLevel": log_level}, {})
+    for name, function in properties_of("AWS::Lambda::Function").items():
+        logging = resolve.value(function["LoggingConfig"])
+        assert logging["ApplicationLogLevel"] == lambda_level, name
+        assert resolve.value(function["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"]) == (
+            log_level
+        )
+
+
+def test_platform_lines_are_dropped_by_default() -> None:
+    for name, function in properties_of("AWS::Lambda::Function").items():
+        assert function["LoggingConfig"]["SystemLogLevel"] == {"Ref": "LambdaSystemLogLevel"}, name
+    assert parameter_default("LambdaSystemLogLevel") == "WARN"
+
+
+@pytest.mark.parametrize(
+    ("snap_start", "apply_on"), [("Disabled", "None"), ("Enabled", "PublishedVersions")]
+)
+def test_snap_start_is_an_option_on_a_published_alias(snap_start: str, apply_on: str) -> None:
+    resources = transformed()["Resources"]
+    function = resources["InferenceFunction"]["Properties"]
+    resolve = Resolver(transformed(), {"SnapStart": snap_start}, {})
+
+    assert parameter_default("SnapStart") == "Disabled"
+    assert resolve.value(function["SnapStart"]) == {"ApplyOn": apply_on}
+    alias = resources["InferenceFunctionAliaslive"]
+    assert alias["Type"] == "AWS::Lambda::Alias"
+    version = resources[alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]]
+    assert version["Type"] == "AWS::Lambda::Version"
+    assert version["Properties"]["FunctionName"] == {"Ref": "InferenceFunction"}
+    # API Gateway may invoke the alias, and nothing else of the function.
+    permission = properties_of("AWS::Lambda::Permission")["InferenceApiPermission"]
+    assert permission["FunctionName"] == {"Ref": "InferenceFunctionAliaslive"}
 
 
 def test_every_log_group_has_a_retention_and_the_optional_key() -> None:
@@ -79,7 +121,7 @@ def test_only_this_api_may_invoke_the_function() -> None:
     permission = properties_of("AWS::Lambda::Permission")["InferenceApiPermission"]
 
     assert permission["Principal"] == "apigateway.amazonaws.com"
-    assert permission["FunctionName"] == {"Fn::GetAtt": ["InferenceFunction", "Arn"]}
+    assert permission["FunctionName"] == {"Ref": "InferenceFunctionAliaslive"}
     assert "${InferenceApi}/" in permission["SourceArn"]["Fn::Sub"]
 
 

@@ -174,11 +174,11 @@ def test_encode_response_shapes_and_flattens_row_major() -> None:
     json.dumps(body)  # plain Python types only: serialisable without a custom encoder
 
 
-def test_confidences_are_the_top_probability_per_row_in_percent() -> None:
+def test_mean_confidence_averages_each_rows_top_probability_in_percent() -> None:
     outputs = {"probabilities": np.array([[0.25, 0.75], [0.5, 0.5]], dtype=np.float32)}
 
-    assert protocol.confidences(outputs) == [75.0, 50.0]
-    assert protocol.confidences({"label": np.array([1])}) == []
+    assert protocol.mean_confidence(outputs) == 62.5
+    assert protocol.mean_confidence({"label": np.array([1])}) is None
 
 
 def test_model_and_server_metadata_documents() -> None:
