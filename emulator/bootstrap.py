@@ -41,6 +41,11 @@ def main() -> None:
     results.write(json.dumps({"ready": True, "init_ms": init_ms}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
+        # Lambda sets the trace header of each invocation in the environment.
+        if request.get("trace_header"):
+            os.environ["_X_AMZN_TRACE_ID"] = request["trace_header"]
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
         context = Context(
             request["request_id"],
             request["deadline"],

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from jsonschema import Draft4Validator
 
+from . import lambda_logs
 from .logs import LogShipper, render
 from .template import AppSpec, Route
 from .worker import Worker
@@ -116,6 +117,8 @@ class Gateway:
                 "$context.domainName": exchange.headers.get("host", "localhost"),
             }
         )
+        if self.app.tracing:
+            ctx["$context.xrayTraceId"] = lambda_logs.new_trace_id()
         answer = self._route(exchange, path, url.query)
         ctx["$context.status"] = answer.status
         ctx["$context.responseLength"] = len(answer.body)
@@ -178,7 +181,9 @@ class Gateway:
         ctx = exchange.context
         worker = self.workers[route.function]
         event = self._proxy_event(exchange, route, parameters, path, query)
-        invocation = worker.invoke(event, INTEGRATION_LIMIT_S)
+        trace_id = ctx.get("$context.xrayTraceId")
+        trace_header = lambda_logs.trace_header(trace_id) if trace_id else None
+        invocation = worker.invoke(event, INTEGRATION_LIMIT_S, trace_header)
         ctx["$context.integrationLatency"] = round(invocation.duration_ms)
         ctx["$context.integration.latency"] = round(invocation.duration_ms)
         ctx["$context.integration.requestId"] = invocation.request_id

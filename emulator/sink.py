@@ -20,6 +20,8 @@ class Sink:
         self._lock = threading.Lock()
         self._metrics = self.metrics_path.open("a", encoding="utf-8")
         self._logs: dict[str, IO[str]] = {}
+        # Bytes each function's log stream would ingest (EMF and log lines alike).
+        self.bytes_written: dict[str, int] = {}
 
     def consume(self, function: str, stream: IO[bytes] | None) -> None:
         """Read one worker stream to its end (the thread ends with the process)."""
@@ -36,6 +38,9 @@ class Sink:
             except ValueError:
                 document = None
         with self._lock:
+            self.bytes_written[function] = self.bytes_written.get(function, 0) + len(
+                line.encode("utf-8")
+            )
             if isinstance(document, dict) and "_aws" in document:
                 self._metrics.write(json.dumps({"function": function, "document": document}) + "\n")
                 self._metrics.flush()

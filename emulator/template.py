@@ -120,6 +120,9 @@ class FunctionSpec:
     timeout_s: float
     memory_mb: int
     environment: dict[str, str]
+    # Lambda's LoggingConfig.SystemLogLevel (INFO when unset) and active tracing.
+    system_log_level: str = "INFO"
+    tracing: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class AppSpec:
     # Stage throttling applies to every request; the usage plan's to keyed requests.
     stage_throttle: tuple[float, int]
     plan_throttle: tuple[float, int] | None
+    tracing: bool = False
 
 
 def _pattern(resource: str) -> re.Pattern[str]:
@@ -178,6 +182,8 @@ def load_app(template_path: Path, parameters: dict[str, str] | None = None) -> A
             environment={
                 k: str(v) for k, v in properties.get("Environment", {}).get("Variables", {}).items()
             },
+            system_log_level=properties.get("LoggingConfig", {}).get("SystemLogLevel", "INFO"),
+            tracing=properties.get("TracingConfig", {}).get("Mode") == "Active",
         )
 
     (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
@@ -224,4 +230,5 @@ def load_app(template_path: Path, parameters: dict[str, str] | None = None) -> A
         subscriber=subscriber,
         stage_throttle=stage_throttle,
         plan_throttle=plan_throttle,
+        tracing=bool(stage_properties.get("TracingEnabled", False)),
     )

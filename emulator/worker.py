@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import select
 import subprocess
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import lambda_logs
 from .sink import Sink
 from .template import FunctionSpec
 
@@ -125,20 +127,101 @@ class Worker:
         result: dict[str, Any] = json.loads(line)
         return result
 
-    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> Invocation:
+    def _platform(self, event: str, record: dict[str, Any]) -> None:
+        if lambda_logs.emitted(event, self.spec.system_log_level):
+            self.sink.write(self.spec.logical_id, lambda_logs.line(event, record))
+
+    def _max_memory_mb(self) -> int:
+        """The environment's peak resident memory, as Lambda's report gives it."""
+        if self._process is None:
+            return 0
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{self._process.pid}/status").read_text()
+            for row in status.splitlines():
+                if row.startswith("VmHWM:"):
+                    return int(row.split()[1]) // 1024
+        return 0
+
+    def invoke(
+        self, event: dict[str, Any], timeout_s: float | None = None, trace_header: str | None = None
+    ) -> Invocation:
         timeout = min(timeout_s or self.spec.timeout_s, self.spec.timeout_s)
         request_id = str(uuid.uuid4())
+        if trace_header is None and self.spec.tracing:
+            trace_header = lambda_logs.trace_header()
+        invocation = self._invoke(event, timeout, request_id, trace_header)
+        metrics: dict[str, Any] = {
+            "durationMs": round(invocation.duration_ms - (invocation.cold_start_ms or 0), 3),
+            "billedDurationMs": math.ceil(invocation.duration_ms),
+            "memorySizeMB": self.spec.memory_mb,
+            "maxMemoryUsedMB": self._max_memory_mb(),
+        }
+        if invocation.cold_start_ms is not None:
+            metrics["initDurationMs"] = round(invocation.cold_start_ms, 3)
+        status = lambda_logs.STATUS[invocation.outcome]
+        self._platform(
+            "platform.runtimeDone",
+            {
+                "requestId": request_id,
+                "status": status,
+                "metrics": {"durationMs": metrics["durationMs"]},
+            },
+        )
+        self._platform(
+            "platform.report",
+            {
+                "requestId": request_id,
+                "metrics": metrics,
+                **lambda_logs.tracing(trace_header),
+                "status": status,
+            },
+        )
+        return invocation
+
+    def _invoke(
+        self, event: dict[str, Any], timeout: float, request_id: str, trace_header: str | None
+    ) -> Invocation:
         with self._lock:
             # A cold start is part of the integration latency, as on Lambda.
             started = time.perf_counter()
             cold_ms = None
             if self._process is None or self._process.poll() is not None:
                 self._stop()
+                self._platform(
+                    "platform.initStart",
+                    {
+                        "initializationType": "on-demand",
+                        "phase": "init",
+                        "functionName": self.spec.logical_id,
+                    },
+                )
                 cold_ms = self._start()
+                self._platform(
+                    "platform.initReport",
+                    {
+                        "initializationType": "on-demand",
+                        "phase": "init",
+                        "status": "success",
+                        "metrics": {"durationMs": round(cold_ms, 3)},
+                    },
+                )
             process = self._process
             if process is None or process.stdin is None:
                 raise RuntimeError(f"{self.spec.logical_id} has no running process")
-            message = {"event": event, "request_id": request_id, "deadline": time.time() + timeout}
+            self._platform(
+                "platform.start",
+                {
+                    "requestId": request_id,
+                    "version": "$LATEST",
+                    **lambda_logs.tracing(trace_header),
+                },
+            )
+            message = {
+                "event": event,
+                "request_id": request_id,
+                "deadline": time.time() + timeout,
+                "trace_header": trace_header,
+            }
             try:
                 process.stdin.write(json.dumps(message).encode() + b"\n")
                 process.stdin.flush()

@@ -1,0 +1,50 @@
+"""Lambda's own log lines (platform events), as Lambda writes them in the JSON log format.
+
+Only what the function's ``SystemLogLevel`` lets through is written, so the bytes in a
+function's log stream, and their cost, are those of the deployed configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+LEVELS = {"DEBUG": 0, "INFO": 1, "WARN": 2}
+# The level at which Lambda emits each platform event.
+EVENT_LEVELS = {
+    "platform.initStart": "INFO",
+    "platform.initReport": "INFO",
+    "platform.start": "INFO",
+    "platform.runtimeDone": "DEBUG",
+    "platform.report": "INFO",
+}
+# Lambda's status for each outcome of an invocation.
+STATUS = {"ok": "success", "error": "error", "timeout": "timeout", "crash": "error"}
+
+
+def new_trace_id() -> str:
+    """An X-Ray trace id: version, epoch seconds in hex, 96 random bits."""
+    return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+
+
+def trace_header(trace_id: str | None = None) -> str:
+    """The trace header of a sampled invocation, as Lambda passes it to the function."""
+    return f"Root={trace_id or new_trace_id()};Parent={secrets.token_hex(8)};Sampled=1"
+
+
+def emitted(event: str, system_log_level: str) -> bool:
+    return LEVELS[EVENT_LEVELS[event]] >= LEVELS.get(system_log_level, LEVELS["INFO"])
+
+
+def line(event: str, record: dict[str, Any]) -> str:
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    return json.dumps({"time": stamp, "type": event, "record": record}, separators=(",", ":"))
+
+
+def tracing(header: str | None) -> dict[str, Any]:
+    if header is None:
+        return {}
+    return {"tracing": {"spanId": secrets.token_hex(8), "type": "X-Amzn-Trace-Id", "value": header}}

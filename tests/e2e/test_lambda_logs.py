@@ -1,0 +1,57 @@
+"""Lambda's own log lines in the emulator: only at the configured system log level."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import start_emulator
+
+IRIS = {
+    "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]
+}
+
+
+def function_log(state_dir: Path) -> list[dict[str, Any]]:
+    path = state_dir / "logs" / "InferenceFunction.log"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+
+def test_default_level_writes_no_platform_lines(tmp_path: Path) -> None:
+    running = start_emulator(tmp_path)
+    for _ in range(3):
+        assert running.client.request("POST", "/v2/models/iris/infer", IRIS).status == 200
+    running.stop()
+
+    assert not [line for line in function_log(tmp_path) if "type" in line]
+    # The one line per request is the EMF document, and it carries the request's trace.
+    (access, *_) = running.access_log()
+    documents = [line["document"] for line in running.metrics()]
+    (first,) = [d for d in documents if d.get("correlation_id") == access["requestId"]]
+    assert first["xray_trace_id"] == access["xrayTraceId"]
+
+
+def test_info_level_adds_a_report_per_invocation(tmp_path: Path) -> None:
+    running = start_emulator(tmp_path, {"LambdaSystemLogLevel": "INFO"})
+    for _ in range(3):
+        assert running.client.request("POST", "/v2/models/iris/infer", IRIS).status == 200
+    running.stop()
+
+    lines = function_log(tmp_path)
+    reports = [line for line in lines if line.get("type") == "platform.report"]
+    access = running.access_log()
+    assert [r["record"]["requestId"] for r in reports] == [
+        a["integrationRequestId"] for a in access
+    ]
+    assert [line["type"] for line in lines if "type" in line] == [
+        "platform.initStart",
+        "platform.initReport",
+        *["platform.start", "platform.report"] * 3,
+    ]
+    cold, *warm = (r["record"]["metrics"] for r in reports)
+    assert cold["initDurationMs"] > 0
+    assert all("initDurationMs" not in m for m in warm)
+    assert all(m["memorySizeMB"] == 1024 and m["maxMemoryUsedMB"] > 0 for m in warm)
