@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench import cold_start, handler, log_processor
+from bench import cold_start, handler, log_processor, monitoring, package
 
 
 def main() -> None:
@@ -20,6 +20,8 @@ def main() -> None:
     results.update(handler.run())
     results.update(cold_start.run())
     results.update(log_processor.run())
+    results.update(package.run())
+    results.update(monitoring.run())
     emf_share = results["emf_bytes_per_10k_lines"] / results["input_bytes_per_10k_lines"]
     rows = [
         ("warm request, 1 row: handler / bare", "handler_overhead_ratio_b1", "target <= 3.0"),
@@ -40,6 +42,27 @@ def main() -> None:
             f"{results['log_processor_ms']} / {results['log_processor_floor_ms']}",
         ),
         ("EMF bytes / input bytes", None, f"{emf_share:.3%} (target < 1%)"),
+        ("package MB, inference (arm64, unzipped)", "package_mb_inference", "target <= 120"),
+        ("package MB, log processor", "package_mb_log_processor", "target <= 15"),
+        ("log bytes per request", "log_bytes_per_request", ""),
+        (
+            "  access log / inference / log processor",
+            None,
+            f"{results['access_log_bytes_per_request']} / {results['inference_bytes_per_request']}"
+            f" / {results['log_processor_bytes_per_request']}",
+        ),
+        ("monitoring USD per million requests", "monitoring_usd_per_million", "target <= 0.50"),
+        (
+            "  share of API Gateway's $3.50 per million",
+            None,
+            f"{results['monitoring_share_of_api_bill']:.1%} (target < 15%)",
+        ),
+        (
+            "custom metric series seen / USD a month",
+            None,
+            f"{results['custom_metric_series']:.0f} / {results['custom_metrics_usd_per_month']}",
+        ),
+        ("emulator requests/s, 8 clients, 10 s", "emulator_rps", "nothing lost"),
     ]
     for label, key, note in rows:
         value = f"{results[key]:.2f}" if key else ""

@@ -113,10 +113,6 @@ def _add(spec: MetricSpec, value: float) -> None:
     metrics.add_metric(name=spec.name, unit=spec.unit, value=value)
 
 
-def outcome(status: int) -> str:
-    return "ok" if status < 400 else "client_error" if status < 500 else "server_error"
-
-
 def record_inference(record: InferenceRecord) -> None:
     """Metrics of one infer request, in the one EMF line that is also its log line.
 
@@ -144,7 +140,6 @@ def record_inference(record: InferenceRecord) -> None:
         "correlation_id": record.request_id,
         "model_version": record.model_version,
         "status": record.status,
-        "outcome": outcome(record.status),
     }
     trace_id = os.environ.get("_X_AMZN_TRACE_ID")
     if trace_id:

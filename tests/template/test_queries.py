@@ -15,8 +15,9 @@ ACCESS_FIELDS = set(
         )
     )
 )
-# Fields the inference function's Powertools log lines carry (see the functional tests).
-FUNCTION_FIELDS = {"correlation_id", "level", "message", "model", "outcome", "error", "status"}
+# Fields the inference function's lines carry: its EMF line per request and Powertools'
+# error lines (see the functional tests).
+FUNCTION_FIELDS = {"correlation_id", "level", "message", "model", "error", "status"}
 LOGS_INSIGHTS_WORDS = {
     "fields",
     "filter",

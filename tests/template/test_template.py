@@ -51,10 +51,13 @@ def test_lambda_never_filters_out_the_metrics_lines(log_level: str, lambda_level
         )
 
 
-def test_platform_lines_are_dropped_by_default() -> None:
-    for name, function in properties_of("AWS::Lambda::Function").items():
-        assert function["LoggingConfig"]["SystemLogLevel"] == {"Ref": "LambdaSystemLogLevel"}, name
+def test_platform_lines_are_dropped_per_request_but_kept_per_log_batch() -> None:
+    functions = properties_of("AWS::Lambda::Function")
+
+    inference = functions["InferenceFunction"]["LoggingConfig"]
+    assert inference["SystemLogLevel"] == {"Ref": "LambdaSystemLogLevel"}
     assert parameter_default("LambdaSystemLogLevel") == "WARN"
+    assert functions["LogProcessorFunction"]["LoggingConfig"]["SystemLogLevel"] == "INFO"
 
 
 @pytest.mark.parametrize(
