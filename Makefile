@@ -14,7 +14,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 # The dev venv's bin first: `sam build` looks for uv and python3.13 on PATH. uv's project
 # commands (the functions' lock and export) take no venv's interpreter, only a system one:
 # the one the venv was made from, never one uv would download.
-export PATH := $(CURDIR)/$(BIN):$(if $(PYTHON),$(dir $(realpath $(PYTHON))):)$(PATH)
+export PATH := $(CURDIR)/$(BIN):$(if $(PYTHON),$(dir $(PYTHON)):)$(PATH)
 export UV_PYTHON_DOWNLOADS := never
 # Builds install what the functions' uv.lock pins; a lock behind its pyproject.toml
 # fails the build (run `make lock`) instead of being re-resolved on the way.
@@ -34,7 +34,7 @@ FUNCTION_DIRS := inference_fn log_processor_fn
 # The functions' locked dependencies as requirements files (pip, the dev venv, scanners).
 FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt
 
-.PHONY: help venv lock lambda-runtime lint format typecheck validate scan build build-host pytest test bench run report deploy logs train clean
+.PHONY: help venv lint format typecheck validate scan build build-host pytest test bench run report deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -47,6 +47,8 @@ $(STAMP): requirements-dev.txt $(FUNCTION_REQUIREMENTS)
 	touch $@
 
 venv: $(STAMP) ## Create .venv with Python 3.13 and the pinned dev tools
+
+.PHONY: lock lambda-runtime
 
 lock: $(STAMP) ## Re-resolve the functions' pyproject.toml into uv.lock and requirements-*.txt
 	for dir in $(FUNCTION_DIRS); do env -u UV_LOCKED $(BIN)/uv lock --project $$dir || exit 1; done
@@ -105,7 +107,8 @@ bench: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## Benchmarks: side-by-side ratios, figu
 PORT ?= 3000
 
 run: build-host ## Run the whole monitored chain locally on 127.0.0.1:$(PORT) (Ctrl-C stops)
-	$(BIN)/python -m emulator --port $(PORT) --build-dir $(HOST_BUILD_DIR)
+	$(BIN)/python -m emulator --port $(PORT) --build-dir $(HOST_BUILD_DIR) \
+		--runtime-dir $(LAMBDA_RUNTIME_DIR)
 
 report: $(STAMP) ## Metrics of the local run (.local/metrics.jsonl), as CloudWatch would show them
 	$(BIN)/python -m emulator.report
