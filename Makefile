@@ -11,8 +11,14 @@ STAMP := $(VENV)/.installed
 SCAN_VENV := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-# The dev venv's bin first: `sam build` looks for python3.13 on PATH.
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+# The dev venv's bin first: `sam build` looks for uv and python3.13 on PATH. uv's project
+# commands (the functions' lock and export) take no venv's interpreter, only a system one:
+# the one the venv was made from, never one uv would download.
+export PATH := $(CURDIR)/$(BIN):$(if $(PYTHON),$(dir $(PYTHON)):)$(PATH)
+export UV_PYTHON_DOWNLOADS := never
+# Builds install what the functions' uv.lock pins; a lock behind its pyproject.toml
+# fails the build (run `make lock`) instead of being re-resolved on the way.
+export UV_LOCKED := 1
 # Offline by default: no usage reports, and a region so the tools never ask for one.
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -20,13 +26,20 @@ export AWS_DEFAULT_REGION ?= us-east-1
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 BUILD_DIR := .aws-sam/build
 HOST_BUILD_DIR := .aws-sam/build-host
+# What the Lambda runtime puts on the path after the function's code (boto3 and its
+# dependencies), for everything that runs a built package here.
+LAMBDA_RUNTIME_DIR := .aws-sam/lambda-runtime/python3.13
+LAMBDA_RUNTIME_STAMP := $(LAMBDA_RUNTIME_DIR)/.installed
+FUNCTION_DIRS := inference_fn log_processor_fn
+# The functions' locked dependencies as requirements files (pip, the dev venv, scanners).
+FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt
 
 .PHONY: help venv lint format typecheck validate scan build build-host pytest test bench run report deploy logs train clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt inference_fn/requirements.txt
+$(STAMP): requirements-dev.txt $(FUNCTION_REQUIREMENTS)
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it, or run make PYTHON=/path/to/python3.13"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -34,6 +47,23 @@ $(STAMP): requirements-dev.txt inference_fn/requirements.txt
 	touch $@
 
 venv: $(STAMP) ## Create .venv with Python 3.13 and the pinned dev tools
+
+.PHONY: lock lambda-runtime
+
+lock: $(STAMP) ## Re-resolve the functions' pyproject.toml into uv.lock and requirements-*.txt
+	for dir in $(FUNCTION_DIRS); do env -u UV_LOCKED $(BIN)/uv lock --project $$dir || exit 1; done
+	$(BIN)/uv export --project inference_fn --no-emit-project --no-hashes --quiet \
+		--output-file requirements-inference.txt
+	$(BIN)/uv export --project log_processor_fn --no-emit-project --no-hashes --quiet \
+		--output-file requirements-log-processor.txt
+
+$(LAMBDA_RUNTIME_STAMP): requirements-lambda-runtime.txt | $(STAMP)
+	rm -rf $(LAMBDA_RUNTIME_DIR)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --target $(LAMBDA_RUNTIME_DIR) \
+		-r requirements-lambda-runtime.txt
+	touch $@
+
+lambda-runtime: $(LAMBDA_RUNTIME_STAMP) ## Install what the Lambda runtime provides into .aws-sam/lambda-runtime
 
 lint: $(STAMP) ## ruff: lint and formatting
 	$(BIN)/ruff check .
@@ -62,22 +92,23 @@ scan: $(SCAN_STAMP) ## checkov on template.yaml: zero failed checks (skips are i
 build: $(STAMP) ## sam build for Lambda (arm64 unless Architecture is overridden) into .aws-sam/build
 	$(BIN)/sam build --build-dir $(BUILD_DIR)
 
-build-host: $(STAMP) ## sam build for this machine's architecture into .aws-sam/build-host
+build-host: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## sam build for this machine's architecture into .aws-sam/build-host
 	$(BIN)/sam build --build-dir $(HOST_BUILD_DIR) --cache-dir .aws-sam/cache-host \
 		--parameter-overrides Architecture=$(HOST_ARCH)
 
-pytest: $(STAMP) ## The pytest suite alone (builds must exist for tests/package)
+pytest: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## The pytest suite alone (builds must exist for tests/package)
 	REQUIRE_BUILDS=1 $(BIN)/pytest
 
 test: lint typecheck validate scan build build-host pytest ## Everything CI runs: lint, types, template, scan, builds, tests
 
-bench: $(STAMP) ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
+bench: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
 	PYTHONPATH=inference_fn:log_processor_fn:. $(BIN)/python -m bench
 
 PORT ?= 3000
 
 run: build-host ## Run the whole monitored chain locally on 127.0.0.1:$(PORT) (Ctrl-C stops)
-	$(BIN)/python -m emulator --port $(PORT) --build-dir $(HOST_BUILD_DIR)
+	$(BIN)/python -m emulator --port $(PORT) --build-dir $(HOST_BUILD_DIR) \
+		--runtime-dir $(LAMBDA_RUNTIME_DIR)
 
 report: $(STAMP) ## Metrics of the local run (.local/metrics.jsonl), as CloudWatch would show them
 	$(BIN)/python -m emulator.report

@@ -6,11 +6,13 @@ The built inference function (host build) against a hello-world Powertools handl
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from bench.timing import medians
+from emulator.worker import LAMBDA_RUNTIME_DIR, lambda_python_path
 from tests.support import INVOKE_BUILT_HANDLER, ROOT
 
 BUILD = ROOT / ".aws-sam" / "build-host" / "InferenceFunction"
@@ -33,11 +35,11 @@ def first_request(module: str) -> list[str]:
     return ["-c", INVOKE_BUILT_HANDLER, module, str(EVENT)]
 
 
-def _process(arguments: list[str], path: Path | None) -> None:
+def _process(arguments: list[str], path: str | None) -> None:
     python = getattr(sys, "_base_executable", sys.executable)
     env = {"POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "bench"}
     if path is not None:
-        env["PYTHONPATH"] = str(path)
+        env["PYTHONPATH"] = path
     subprocess.run(  # noqa: S603 -- our interpreter, our code
         [python, "-S", *arguments], env=env, check=True, capture_output=True, cwd=ROOT
     )
@@ -46,14 +48,18 @@ def _process(arguments: list[str], path: Path | None) -> None:
 def run(rounds: int = 7, scratch: Path = ROOT / ".bench") -> dict[str, float]:
     if not BUILD.is_dir():
         raise SystemExit("the host build is missing: run `make build-host` first")
+    if not LAMBDA_RUNTIME_DIR.is_dir():
+        raise SystemExit("the Lambda runtime's packages are missing: run `make lambda-runtime`")
     hello_dir = scratch / "hello"
     hello_dir.mkdir(parents=True, exist_ok=True)
     (hello_dir / "hello_handler.py").write_text(HELLO)
-    # The hello handler imports Powertools from the same built package.
-    hello_path = Path(f"{hello_dir}:{BUILD}")
+    # Both import from the built package first, then the runtime's packages, as on Lambda;
+    # the hello handler takes Powertools from the same built package.
+    model_path = lambda_python_path(BUILD, LAMBDA_RUNTIME_DIR)
+    hello_path = os.pathsep.join([str(hello_dir), model_path])
     model, hello, bare = medians(
         [
-            lambda: _process(first_request("inference.handler"), BUILD),
+            lambda: _process(first_request("inference.handler"), model_path),
             lambda: _process(first_request("hello_handler"), hello_path),
             lambda: _process(["-c", "pass"], None),
         ],

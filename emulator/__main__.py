@@ -19,7 +19,7 @@ from .gateway import Gateway, serve
 from .logs import LogShipper
 from .sink import Sink
 from .template import load_app
-from .worker import Worker
+from .worker import LAMBDA_RUNTIME_DIR, Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,14 +34,21 @@ class Emulator:
         host: str = "127.0.0.1",
         template: Path = ROOT / "template.yaml",
         parameters: dict[str, str] | None = None,
+        runtime_dir: Path = LAMBDA_RUNTIME_DIR,
     ) -> None:
         # Workers run inside their artifact's folder: every path must be absolute.
         state_dir, build_dir = state_dir.resolve(), build_dir.resolve()
+        runtime_dir = runtime_dir.resolve()
+        if not runtime_dir.is_dir():
+            raise SystemExit(
+                f"{runtime_dir} is missing: run `make lambda-runtime` first "
+                "(the packages the Lambda runtime provides)"
+            )
         self.state_dir = state_dir
         self.app = load_app(template, parameters)
         self.sink = Sink(state_dir)
         self.workers = {
-            name: Worker(spec, build_dir / name, self.sink)
+            name: Worker(spec, build_dir / name, self.sink, runtime_dir=runtime_dir)
             for name, spec in self.app.functions.items()
         }
         here = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -103,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=ROOT / ".local")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build-host")
     parser.add_argument(
+        "--runtime-dir",
+        type=Path,
+        default=LAMBDA_RUNTIME_DIR,
+        help="what the Lambda runtime provides (boto3 …), on the path after each function",
+    )
+    parser.add_argument(
         "--parameter",
         action="append",
         default=[],
@@ -113,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     parameters = dict(item.split("=", 1) for item in args.parameter)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     emulator = Emulator(
-        args.state_dir, args.build_dir, port=args.port, host=args.host, parameters=parameters
+        args.state_dir,
+        args.build_dir,
+        port=args.port,
+        host=args.host,
+        parameters=parameters,
+        runtime_dir=args.runtime_dir,
     )
     stopping = threading.Event()
 

@@ -21,8 +21,21 @@ from .sink import Sink
 from .template import FunctionSpec
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+# What the Lambda runtime has on the path besides the function's code (boto3 and its
+# dependencies, which the built packages leave out), installed by `make lambda-runtime`.
+LAMBDA_RUNTIME_DIR = (
+    Path(__file__).resolve().parents[1]
+    / ".aws-sam"
+    / "lambda-runtime"
+    / f"python{sys.version_info.major}.{sys.version_info.minor}"
+)
 # Init has its own limit on Lambda (10 s), separate from the invocation timeout.
 INIT_TIMEOUT_S = 10.0
+
+
+def lambda_python_path(artifact: Path, runtime_dir: Path | None) -> str:
+    """PYTHONPATH in Lambda's order: the function's code first, then the runtime's packages."""
+    return os.pathsep.join(str(path) for path in (artifact, runtime_dir) if path is not None)
 
 
 @dataclass(frozen=True)
@@ -37,13 +50,21 @@ class Invocation:
 class Worker:
     """Serves one invocation at a time, like one Lambda execution environment."""
 
-    def __init__(self, spec: FunctionSpec, artifact: Path, sink: Sink, python: str | None = None):
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        artifact: Path,
+        sink: Sink,
+        python: str | None = None,
+        runtime_dir: Path | None = None,
+    ):
         self.spec = spec
         self.artifact = artifact
         self.sink = sink
-        # The interpreter the dev venv was made from, without site-packages (-S):
-        # only the standard library and the built artifact, as on Lambda.
+        # The interpreter the dev venv was made from, without site-packages (-S): only
+        # the standard library, the built artifact and then runtime_dir, as on Lambda.
         self.python: str = python or str(getattr(sys, "_base_executable", sys.executable))
+        self.runtime_dir = runtime_dir
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._results_fd = -1
@@ -54,7 +75,7 @@ class Worker:
         read_fd, write_fd = os.pipe()
         env = {
             "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(self.artifact),
+            "PYTHONPATH": lambda_python_path(self.artifact, self.runtime_dir),
             "PYTHONUNBUFFERED": "1",
             "LANG": "C.UTF-8",
             "AWS_LAMBDA_FUNCTION_NAME": self.spec.logical_id,

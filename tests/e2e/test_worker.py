@@ -90,3 +90,25 @@ def test_handler_errors_are_reported_without_losing_the_environment(worker: Work
     assert failed.result["errorType"] == "ValueError"
     assert after.result["invocations"] == 2
     assert "model exploded" in (worker.sink.logs_dir / "FakeFunction.log").read_text()
+
+
+def test_runtime_packages_come_after_the_function_code(tmp_path: Path) -> None:
+    artifact, runtime = tmp_path / "artifact", tmp_path / "runtime"
+    for folder, origin in ((artifact, "function"), (runtime, "runtime")):
+        folder.mkdir()
+        (folder / "shared.py").write_text(f"ORIGIN = {origin!r}\n")
+    (runtime / "sdk.py").write_text("NAME = 'sdk'\n")
+    (artifact / "app.py").write_text(
+        "import sdk, shared\n"
+        "def handler(event, context):\n"
+        "    return {'shared': shared.ORIGIN, 'sdk': sdk.NAME}\n"
+    )
+    spec = FunctionSpec("App", "app.handler", "python3.13", 5.0, 128, {})
+    worker = Worker(spec, artifact, Sink(tmp_path / "state"), runtime_dir=runtime)
+
+    result = worker.invoke({})
+    worker.close()
+
+    # Lambda's order: the function's own modules shadow the runtime's; the rest still import.
+    assert result.outcome == "ok"
+    assert result.result == {"shared": "function", "sdk": "sdk"}

@@ -2,7 +2,9 @@
 
 `make test` builds twice first: for Lambda (arm64, .aws-sam/build) and for this
 machine (.aws-sam/build-host), so the package is proven to import and answer
-here even when the machine cannot execute arm64 code.
+here even when the machine cannot execute arm64 code. The packages leave out what
+the Lambda runtime provides (boto3 and its dependencies); here, as on Lambda, those
+come after the package on the path (.aws-sam/lambda-runtime, `make lambda-runtime`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ from typing import Any
 
 import pytest
 
+from emulator.worker import LAMBDA_RUNTIME_DIR, lambda_python_path
+from tests.package.pins import normalized, runtime_pins
 from tests.support import INVOKE_BUILT_HANDLER, ROOT, access_log_format, parameter_default
 
 LAMBDA_BUILD = ROOT / ".aws-sam" / "build" / "InferenceFunction"
+LAMBDA_LOG_PROCESSOR = ROOT / ".aws-sam" / "build" / "LogProcessorFunction"
 HOST_BUILD = ROOT / ".aws-sam" / "build-host" / "InferenceFunction"
 HOST_LOG_PROCESSOR = ROOT / ".aws-sam" / "build-host" / "LogProcessorFunction"
+ALL_BUILDS = [LAMBDA_BUILD, LAMBDA_LOG_PROCESSOR, HOST_BUILD, HOST_LOG_PROCESSOR]
 # Lambda's limit for an unzipped deployment package.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+# Targets for the unzipped Lambda (arm64) packages, counted as Lambda counts its limit
+# (the files' sizes); with the runtime's packages still in them: 141 and 28 MB.
+MB = 1_000_000
+INFERENCE_PACKAGE_TARGET = 120 * MB
+LOG_PROCESSOR_PACKAGE_TARGET = 15 * MB
+# Top-level modules of the runtime's distributions, where the names differ.
+MODULE_NAMES = {"python-dateutil": "dateutil"}
+DEV_ONLY = ("tools", "tests", "events", "emulator", "bench", "sklearn", "skl2onnx", "pytest")
 ELF_MACHINES = {0xB7: "arm64", 0x3E: "x86_64"}
 
 
@@ -59,43 +73,104 @@ def test_lambda_package_is_built_for_the_default_architecture() -> None:
     )
 
 
-def test_lambda_package_holds_the_models_and_no_dev_code() -> None:
+def test_lambda_package_holds_the_models() -> None:
     package = built(LAMBDA_BUILD)
 
     assert sorted(p.parent.name for p in package.glob("inference/models/*/*/model.onnx")) == [
         "1",
         "1",
     ]
-    for dev_only in ("tools", "tests", "events", "sklearn", "skl2onnx", "pytest", "samcli"):
+    assert package_size(package) < LAMBDA_UNZIPPED_LIMIT
+
+
+@pytest.mark.parametrize("path", ALL_BUILDS, ids=lambda path: f"{path.parent.name}-{path.name}")
+def test_packages_hold_neither_the_runtimes_packages_nor_dev_code(path: Path) -> None:
+    package = built(path)
+    distributions = {normalized(info.name.split("-")[0]) for info in package.glob("*.dist-info")}
+
+    for name in runtime_pins():
+        module = MODULE_NAMES.get(name, name.replace("-", "_"))
+        assert not (package / module).exists(), module
+        assert not (package / f"{module}.py").exists(), module
+        assert name not in distributions, name
+    for dev_only in (*DEV_ONLY, "samcli", "mypy", "uv"):
         assert not (package / dev_only).exists(), dev_only
-    size = package_size(package)
-    print(f"unzipped package: {size / 1e6:.1f} MB")
-    assert size < LAMBDA_UNZIPPED_LIMIT
 
 
-def invoke_built(package: Path, module: str, event: str, env: dict[str, str]) -> Any:
-    """The result of ``module.lambda_handler`` run from ``package`` alone.
+def test_lambda_packages_meet_their_size_targets() -> None:
+    inference = package_size(built(LAMBDA_BUILD))
+    log_processor = package_size(built(LAMBDA_LOG_PROCESSOR))
+    print(f"unzipped: inference {inference / MB:.1f} MB, log processor {log_processor / MB:.1f} MB")
+
+    assert inference <= INFERENCE_PACKAGE_TARGET
+    assert log_processor <= LOG_PROCESSOR_PACKAGE_TARGET
+
+
+def run_built(package: Path, arguments: list[str], env: dict[str, str], *, runtime: bool) -> str:
+    """Stdout of Python running ``arguments`` from ``package``, as Lambda would.
 
     The interpreter the venv was made from, without site-packages (-S): only the
-    standard library and the package are importable, as on Lambda.
+    standard library, the package and then (``runtime``) what the Lambda runtime
+    provides are importable, in that order.
     """
+    if runtime and not LAMBDA_RUNTIME_DIR.is_dir():
+        message = "the Lambda runtime's packages are missing: run `make lambda-runtime` first"
+        if os.environ.get("REQUIRE_BUILDS"):
+            pytest.fail(message)
+        pytest.skip(message)
     python = getattr(sys, "_base_executable", sys.executable)
-    base_env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(package)}
+    path = lambda_python_path(package, LAMBDA_RUNTIME_DIR if runtime else None)
     done = subprocess.run(
-        [python, "-S", "-c", INVOKE_BUILT_HANDLER, module, str(ROOT / "events" / event)],
+        [python, "-S", *arguments],
         capture_output=True,
         text=True,
-        env={**base_env, "POWERTOOLS_TRACE_DISABLED": "1", **env},
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": path, **env},
         cwd=package,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    return done.stdout
+
+
+def invoke_built(package: Path, module: str, event: str, env: dict[str, str]) -> Any:
+    """The result of ``module.lambda_handler`` run from ``package`` and the runtime's packages."""
+    stdout = run_built(
+        package,
+        ["-c", INVOKE_BUILT_HANDLER, module, str(ROOT / "events" / event)],
+        {"POWERTOOLS_TRACE_DISABLED": "1", **env},
+        runtime=True,
+    )
+    (line,) = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
     return json.loads(line.removeprefix("RESULT "))
 
 
-def test_host_build_imports_and_answers_with_nothing_but_the_package() -> None:
+# Prints where each module named on the command line would be imported from (or null).
+WHERE_FROM = """
+import importlib.util, json, sys
+specs = {name: importlib.util.find_spec(name) for name in sys.argv[1:]}
+print(json.dumps({name: spec.origin if spec else None for name, spec in specs.items()}))
+"""
+
+
+@pytest.mark.parametrize("path", [HOST_BUILD, HOST_LOG_PROCESSOR], ids=lambda path: path.name)
+def test_host_build_takes_the_sdk_from_the_runtime_after_its_own_code(path: Path) -> None:
+    package = built(path)
+    modules = ["boto3", "botocore", "aws_lambda_powertools", "aws_xray_sdk"]
+
+    alone = json.loads(run_built(package, ["-c", WHERE_FROM, *modules], {}, runtime=False))
+    on_lambda = json.loads(run_built(package, ["-c", WHERE_FROM, *modules], {}, runtime=True))
+
+    # No SDK of its own: without the runtime's packages there is none to import.
+    assert (alone["boto3"], alone["botocore"]) == (None, None)
+    assert Path(on_lambda["boto3"]).is_relative_to(LAMBDA_RUNTIME_DIR)
+    assert Path(on_lambda["botocore"]).is_relative_to(LAMBDA_RUNTIME_DIR)
+    # Its own dependencies, from the package.
+    assert Path(on_lambda["aws_lambda_powertools"]).is_relative_to(package)
+    assert Path(on_lambda["aws_xray_sdk"]).is_relative_to(package)
+
+
+def test_host_build_imports_and_answers_with_the_package_and_the_runtime() -> None:
     package = built(HOST_BUILD)
     host_arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
     assert elf_machine(next(package.rglob("onnxruntime_pybind11_state*.so"))) == host_arch
@@ -128,4 +203,3 @@ def test_host_build_of_the_log_processor_processes_a_batch() -> None:
     )
 
     assert result["lines"] == result["valid"] > 0
-    print(f"log processor package: {package_size(package) / 1e6:.1f} MB")

@@ -48,6 +48,11 @@ def test_overrides_name_real_parameters_with_allowed_values() -> None:
 def test_build_is_cached_and_parallel_and_validate_lints() -> None:
     for environment in ("default", "prod"):
         config = samconfig()[environment]
-        assert config["build"]["parameters"] == {"cached": True, "parallel": True}
+        # beta_features: the functions' python-uv build method, without a prompt.
+        assert config["build"]["parameters"] == {
+            "cached": True,
+            "parallel": True,
+            "beta_features": True,
+        }
         assert config["validate"]["parameters"]["lint"] is True
         assert config["deploy"]["parameters"]["capabilities"] == "CAPABILITY_IAM"
