@@ -101,7 +101,7 @@ pytest: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## The pytest suite alone (builds must 
 
 test: lint typecheck validate scan build build-host pytest ## Everything CI runs: lint, types, template, scan, builds, tests
 
-bench: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
+bench: build build-host ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
 	PYTHONPATH=inference_fn:log_processor_fn:. $(BIN)/python -m bench
 
 PORT ?= 3000
