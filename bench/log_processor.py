@@ -50,27 +50,20 @@ def batch_lines(count: int, seed: int = 7) -> list[str]:
             render_access_log(
                 {
                     "$context.requestId": f"{rng.getrandbits(128):032x}",
-                    "$context.extendedRequestId": f"{rng.getrandbits(64):016x}=",
-                    "$context.requestTime": "25/Nov/2026:04:50:00 +0000",
                     "$context.requestTimeEpoch": start + index * 12,
                     "$context.httpMethod": method,
                     "$context.resourcePath": resource,
                     "$context.path": path.format(rng.choice(["iris", "digits"])),
                     "$context.status": status,
-                    "$context.protocol": "HTTP/1.1",
                     "$context.responseLength": rng.randint(40, 900),
                     "$context.responseLatency": latency,
                     "$context.integrationLatency": latency - rng.randint(1, 6),
                     "$context.integrationStatus": "200",
-                    "$context.integration.requestId": f"{rng.getrandbits(128):032x}",
                     "$context.error.responseType": error,
                     "$context.identity.sourceIp": "198.51.100.7",
                     "$context.identity.userAgent": "python-requests/2.32.3",
                     "$context.identity.apiKeyId": "a1b2c3d4e5",
                     "$context.xrayTraceId": f"1-67891233-{rng.getrandbits(96):024x}",
-                    "$context.stage": "prod",
-                    "$context.apiId": "abc123defg",
-                    "$context.domainName": "abc123defg.execute-api.eu-west-1.amazonaws.com",
                 }
             )
         )

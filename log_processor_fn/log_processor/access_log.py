@@ -8,12 +8,10 @@ examples. ``"-"`` and empty values mean missing; numbers arrive as strings.
 from __future__ import annotations
 
 import json
-import math
 from calendar import timegm
 from collections.abc import Mapping
-from dataclasses import dataclass
 from time import strptime
-from typing import Any
+from typing import Any, NamedTuple
 
 # What each $context variable means to us (REST and HTTP API spellings).
 VARIABLE_ATTRIBUTES: dict[str, str] = {
@@ -65,35 +63,86 @@ _MISSING = ("", "-")
 _LARGEST = 1e15
 
 
+# The order of ``FieldMap.raw``'s values.
+RAW_ATTRIBUTES = (
+    "request_id",
+    "status",
+    "request_time_epoch",
+    "request_time",
+    "http_method",
+    "resource_path",
+    "path",
+    "route_key",
+    "stage",
+    "response_length",
+    "response_latency",
+    "integration_latency",
+    "integration_status",
+    "integration_error",
+    "error_type",
+    "api_key_id",
+)
+# A key no line has (JSON keys from API Gateway are printable): looks up as None.
+_ABSENT = "\x00"
+
+
 class FieldMap:
     """JSON field name -> record attribute, and the layouts of lines already seen."""
 
     # A batch holds a handful of line layouts (field names in order): map each once.
     _MAX_LAYOUTS = 256
 
-    def __init__(self, names: Mapping[str, str]) -> None:
+    def __init__(self, names: Mapping[str, str], declared: tuple[str, ...] = ()) -> None:
         self.names = dict(names)
-        self._layouts: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+        self._layouts: dict[tuple[str, ...], tuple[str, ...] | None] = {}
+        # The stage's own format: its lines take a shortcut that needs no layout lookup.
+        self._declared = self._names_for(declared) if declared else None
+        self._declared_fields = len(declared)
+        self._declared_absent = (self._declared or ()).count(_ABSENT)
 
-    def mapped(self, document: dict[str, Any]) -> dict[str, Any]:
-        """The fields we map, by attribute, holding a value ("-" and "" mean missing)."""
+    def _names_for(self, layout: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The JSON name of each raw attribute in this layout; None if one has two."""
+        by_attribute: dict[str, str] = {}
+        for name in layout:
+            attribute = self.names.get(name)
+            if attribute is not None:
+                if attribute in by_attribute:
+                    return None
+                by_attribute[attribute] = name
+        return tuple(by_attribute.get(attribute, _ABSENT) for attribute in RAW_ATTRIBUTES)
+
+    def raw(self, document: dict[str, Any]) -> tuple[Any, ...]:
+        """The line's values in ``RAW_ATTRIBUTES`` order, as written (None: no such field)."""
+        declared = self._declared
+        if declared is not None and len(document) == self._declared_fields:
+            values = tuple(map(document.get, declared))
+            # As many fields, and every declared one present: the declared layout. (A
+            # layout lookup hashes every field name, new strings on every line.)
+            if values.count(None) == self._declared_absent:
+                return values
         layout = tuple(document)
-        pairs = self._layouts.get(layout)
-        if pairs is None:
-            pairs = tuple((name, self.names[name]) for name in layout if name in self.names)
+        if layout in self._layouts:
+            names = self._layouts[layout]
+        else:
             if len(self._layouts) >= self._MAX_LAYOUTS:
                 self._layouts.clear()
-            self._layouts[layout] = pairs
-        return {
-            attribute: value
-            for name, attribute in pairs
-            if (value := document[name]) is not None and value not in _MISSING
-        }
+            names = self._layouts[layout] = self._names_for(layout)
+        if names is not None:
+            # One C-level pass over the fields: this runs once per line.
+            return tuple(map(document.get, names))
+        # Two fields for one attribute (e.g. two error fields): the last one written wins.
+        written: dict[str, Any] = {}
+        for name, value in document.items():
+            attribute = self.names.get(name)
+            if attribute is not None and value is not None and value not in _MISSING:
+                written[attribute] = value
+        return tuple(written.get(attribute) for attribute in RAW_ATTRIBUTES)
 
 
 def field_map(access_log_format: str | None) -> FieldMap:
     """The field map for ``access_log_format`` and the known formats."""
     fields = dict(KNOWN_FIELD_NAMES)
+    declared: dict[str, str] = {}
     if access_log_format:
         # The one unquoted variable is quoted by API Gateway itself; quote it to parse.
         declared = json.loads(access_log_format.replace(_PRE_QUOTED, f'"{_PRE_QUOTED}"'))
@@ -102,11 +151,13 @@ def field_map(access_log_format: str | None) -> FieldMap:
                 fields[name] = VARIABLE_ATTRIBUTES[variable]
             else:
                 fields.pop(name, None)
-    return FieldMap(fields)
+    return FieldMap(fields, tuple(declared))
 
 
-@dataclass(frozen=True, slots=True)
-class AccessRecord:
+class AccessRecord(NamedTuple):
+    """One access-log line, typed. A named tuple: one is built per line, and a tuple is
+    the cheapest immutable record Python builds."""
+
     request_id: str
     status: int
     request_time_ms: int
@@ -129,9 +180,9 @@ class MalformedLine(ValueError):
 
 
 def _text(value: Any) -> str | None:
-    if value is None or value.__class__ is str:
-        return value
-    text = str(value)
+    if value is None:
+        return None
+    text = value if value.__class__ is str else str(value)
     return None if text in _MISSING else text
 
 
@@ -143,7 +194,8 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     # Beyond any real latency, size or epoch-ms (3e4 years): garbage, counted as missing.
-    return number if math.isfinite(number) and abs(number) < _LARGEST else None
+    # NaN and infinities fail the comparison too.
+    return number if -_LARGEST < number < _LARGEST else None
 
 
 def _integer(value: Any) -> int | None:
@@ -151,11 +203,12 @@ def _integer(value: Any) -> int | None:
     return None if number is None else int(number)
 
 
-def _request_time_ms(values: Mapping[str, Any], fallback_ms: int) -> int:
-    epoch = _integer(values.get("request_time_epoch"))
+def request_time_ms(epoch_value: Any, time_value: Any, fallback_ms: int) -> int:
+    """Milliseconds since the epoch from the epoch field, else the CLF time, else fallback."""
+    epoch = _integer(epoch_value)
     if epoch is not None:
         return epoch
-    text = _text(values.get("request_time"))
+    text = _text(time_value)
     if text is not None:
         try:
             # API Gateway's CLF time, e.g. 25/Nov/2026:04:50:00 +0000 (always UTC here).
@@ -170,32 +223,58 @@ def parse_line(message: str, fields: FieldMap, fallback_time_ms: int) -> AccessR
 
     ``fallback_time_ms`` (the log event's timestamp) stands in for a missing request time.
     """
+    return record_from_raw(fields.raw(load_document(message)), fallback_time_ms)
+
+
+def load_document(message: str) -> dict[str, Any]:
+    """The line's JSON object; raises ``MalformedLine``."""
     try:
         document = json.loads(message)
     except (ValueError, RecursionError):
         raise MalformedLine("not JSON") from None
-    if not isinstance(document, dict):
+    if document.__class__ is not dict:
         raise MalformedLine("not a JSON object")
-    values = fields.mapped(document)
-    get = values.get
-    request_id = _text(get("request_id"))
-    status = _integer(get("status"))
+    return document
+
+
+def record_from_raw(raw: tuple[Any, ...], fallback_time_ms: int) -> AccessRecord:
+    """The typed record of ``FieldMap.raw``'s values; raises ``MalformedLine``."""
+    (
+        request_id,
+        status,
+        epoch,
+        time_text,
+        http_method,
+        resource_path,
+        path,
+        route_key,
+        stage,
+        response_length,
+        response_latency,
+        integration_latency,
+        integration_status,
+        integration_error,
+        error_type,
+        api_key_id,
+    ) = raw
+    request_id, status = _text(request_id), _integer(status)
     if request_id is None or status is None:
         raise MalformedLine("no request id or status")
+    # Positional, in field order: one record per line, and keywords cost time.
     return AccessRecord(
-        request_id=request_id,
-        status=status,
-        request_time_ms=_request_time_ms(values, fallback_time_ms),
-        http_method=_text(get("http_method")),
-        resource_path=_text(get("resource_path")),
-        path=_text(get("path")),
-        route_key=_text(get("route_key")),
-        stage=_text(get("stage")),
-        response_length=_number(get("response_length")),
-        response_latency=_number(get("response_latency")),
-        integration_latency=_number(get("integration_latency")),
-        integration_status=_integer(get("integration_status")),
-        integration_error=_text(get("integration_error")),
-        error_type=_text(get("error_type")),
-        api_key_id=_text(get("api_key_id")),
+        request_id,
+        status,
+        request_time_ms(epoch, time_text, fallback_time_ms),
+        _text(http_method),
+        _text(resource_path),
+        _text(path),
+        _text(route_key),
+        _text(stage),
+        _number(response_length),
+        _number(response_latency),
+        _number(integration_latency),
+        _integer(integration_status),
+        _text(integration_error),
+        _text(error_type),
+        _text(api_key_id),
     )
