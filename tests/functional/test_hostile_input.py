@@ -2,7 +2,7 @@
 
 Given an event from ``events/`` carrying a body (or path, header, query) built to hurt,
 when the real handler answers it, then the answer is a 4xx ``{"error", "request_id"}``,
-the request still writes its one log line, and nothing in stdout or stderr is a trace.
+the request still writes its one EMF line (its record), and no output is a trace.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from inference.handler import lambda_handler
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from inference.telemetry import logger
-from tests.support import FakeLambdaContext, load_event, log_records, with_body
+from tests.support import FakeLambdaContext, emf_blobs, load_event, with_body
 
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 DIGITS_ROW = [float(i % 17) for i in range(64)]
@@ -80,7 +80,7 @@ def base64_event(raw: bytes, name: str = "infer_iris") -> dict[str, Any]:
 
 
 def assert_refused(answer: Answer, status: int, request_id: str) -> None:
-    """A 4xx JSON error, the request's log line, and no trace anywhere."""
+    """A 4xx JSON error, the request's EMF record, and no trace anywhere."""
     assert answer.status == status, answer.body
     assert set(answer.body) == {"error", "request_id"}
     assert answer.body["request_id"] == request_id
@@ -88,8 +88,10 @@ def assert_refused(answer: Answer, status: int, request_id: str) -> None:
     assert "Traceback" not in answer.stdout
     assert "Traceback" not in answer.stderr
     assert "Logging error" not in answer.stderr
-    lines = [r for r in log_records(answer.stdout) if r["message"] == "inference"]
-    assert [(r["status"], r["outcome"]) for r in lines] == [(status, "client_error")]
+    records = [blob for blob in emf_blobs(answer.stdout) if "outcome" in blob]
+    assert [(r["status"], r["outcome"], r["correlation_id"]) for r in records] == [
+        (status, "client_error", request_id)
+    ]
 
 
 REQUEST_ID = load_event("infer_iris")["requestContext"]["requestId"]
