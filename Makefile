@@ -95,6 +95,7 @@ DEPLOYED := $(BUILD_DIR)/InferenceFunction $(BUILD_DIR)/LogProcessorFunction
 
 audit: $(SCAN_STAMP) build ## bandit on the function code; pip-audit on the deployed packages (fails if its feed is unreachable)
 	$(SCAN_VENV)/bin/bandit --quiet --recursive --severity-level medium $(FUNCTION_PACKAGES)
+	@echo "bandit: no medium or high findings in $(FUNCTION_PACKAGES)"
 	$(SCAN_VENV)/bin/python tools/audit_packages.py $(DEPLOYED)
 
 build: $(STAMP) ## sam build for Lambda (arm64 unless Architecture is overridden) into .aws-sam/build
