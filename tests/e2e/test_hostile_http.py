@@ -166,6 +166,15 @@ def test_limits_are_inclusive(running: Running) -> None:
     assert reply.body["outputs"][0]["shape"] == [rows]
 
 
+def test_valid_requests_are_served_whatever_the_label_or_query(running: Running) -> None:
+    plain = send(running, Hostile("plain", iris(), 200))
+    relabelled = send(running, Hostile("text/plain", iris(), 200, headers=TEXT))
+    queried = send(running, Hostile("query", iris(), 200, INFER + "?debug=1&model_name=digits"))
+
+    assert plain.status == relabelled.status == queried.status == 200
+    assert plain.body == relabelled.body == queried.body
+
+
 @pytest.mark.parametrize("hostile", HOSTILE, ids=[h.name for h in HOSTILE])
 def test_hostile_request_gets_a_json_4xx_from_the_same_warm_worker(
     running: Running, hostile: Hostile
