@@ -34,7 +34,7 @@ FUNCTION_DIRS := inference_fn log_processor_fn
 # The functions' locked dependencies as requirements files (pip, the dev venv, scanners).
 FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt
 
-.PHONY: help venv lint format typecheck validate scan build build-host pytest test bench run report deploy logs train clean
+.PHONY: help venv lint format typecheck validate scan audit build build-host pytest test bench run report deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -89,6 +89,15 @@ $(SCAN_STAMP): requirements-scan.txt
 scan: $(SCAN_STAMP) ## checkov on template.yaml: zero failed checks (skips are in the template's Metadata)
 	$(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
+# The function code bandit reads, and the built folders pip-audit reads (what is deployed).
+FUNCTION_PACKAGES := inference_fn/inference log_processor_fn/log_processor
+DEPLOYED := $(BUILD_DIR)/InferenceFunction $(BUILD_DIR)/LogProcessorFunction
+
+audit: $(SCAN_STAMP) build ## bandit on the function code; pip-audit on the deployed packages (fails if its feed is unreachable)
+	$(SCAN_VENV)/bin/bandit --quiet --recursive --severity-level medium $(FUNCTION_PACKAGES)
+	@echo "bandit: no medium or high findings in $(FUNCTION_PACKAGES)"
+	$(SCAN_VENV)/bin/python tools/audit_packages.py $(DEPLOYED)
+
 build: $(STAMP) ## sam build for Lambda (arm64 unless Architecture is overridden) into .aws-sam/build
 	$(BIN)/sam build --build-dir $(BUILD_DIR)
 
@@ -99,7 +108,7 @@ build-host: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## sam build for this machine's arc
 pytest: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## The pytest suite alone (builds must exist for tests/package)
 	REQUIRE_BUILDS=1 $(BIN)/pytest
 
-test: lint typecheck validate scan build build-host pytest ## Everything CI runs: lint, types, template, scan, builds, tests
+test: lint typecheck validate scan build build-host audit pytest ## Everything CI runs: lint, types, template, scans, builds, tests
 
 bench: build build-host ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
 	PYTHONPATH=inference_fn:log_processor_fn:. $(BIN)/python -m bench

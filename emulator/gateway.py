@@ -27,6 +27,7 @@ from .worker import Worker
 # API Gateway's hard limit for an integration to answer.
 INTEGRATION_LIMIT_S = 29.0
 API_KEY_ID = "local-default-client"
+JSON_MEDIA_TYPE = "application/json"
 
 
 class TokenBucket:
@@ -165,7 +166,11 @@ class Gateway:
         if not self.stage_bucket.take() or (plan is not None and not plan.take()):
             return self._gateway_error(ctx, 429, "THROTTLED", "Too Many Requests")
         validator = self.validators[(route.method, route.resource)]
-        if validator is not None:
+        # API Gateway validates a body against the model of its content type only (and
+        # takes a missing Content-Type for application/json): any other type skips the
+        # validator and reaches the function, which must refuse bad bodies itself.
+        media_type = exchange.headers.get("content-type", "application/json")
+        if validator is not None and media_type.split(";")[0].strip().lower() == JSON_MEDIA_TYPE:
             try:
                 document = json.loads(exchange.body)
                 valid = not any(True for _ in validator.iter_errors(document))

@@ -71,6 +71,12 @@ class Worker:
         self._buffer = b""
         self.cold_starts: list[float] = []
 
+    @property
+    def pid(self) -> int | None:
+        """The running environment's process id (a new one after each cold start)."""
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
     def _start(self) -> float:
         read_fd, write_fd = os.pipe()
         env = {

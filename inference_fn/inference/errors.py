@@ -32,5 +32,10 @@ class PayloadTooLarge(ServiceError):
 
 
 def clip(text: str, limit: int = 64) -> str:
-    """Echo client-supplied text into an error message without echoing a novel."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Echo client-supplied text into an error message without echoing a novel.
+
+    Lone surrogates (``"\\ud800"`` is valid JSON) become escapes: the message is also
+    logged, and a UTF-8 log stream cannot encode them, so the log line would be lost.
+    """
+    clipped = text if len(text) <= limit else text[: limit - 1] + "…"
+    return clipped.encode("utf-8", "backslashreplace").decode("utf-8")

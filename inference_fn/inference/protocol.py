@@ -65,9 +65,25 @@ def _refuse_constant(token: str) -> Any:
     raise BadRequest(f"{token} is not allowed: tensor values must be finite numbers")
 
 
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Parsers disagree on which duplicate wins (the gateway's validator may have read the
+    # other one), so a document that names a key twice has no single meaning.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        keys = [key for key, _ in pairs]
+        duplicate = next(key for index, key in enumerate(keys) if key in keys[:index])
+        raise BadRequest(f"key '{clip(duplicate)}' appears more than once in a JSON object")
+    return document
+
+
 def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        # Decoded here, strictly: json.loads(bytes) would let UTF-8-encoded surrogates
+        # ("surrogatepass") through. A leading BOM is tolerated, as RFC 8259 allows.
+        text = raw.decode("utf-8-sig")
+        return json.loads(
+            text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys
+        )
     except BadRequest:
         raise
     except (ValueError, RecursionError):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from inference import protocol
-from inference.errors import BadRequest, PayloadTooLarge
+from inference.errors import BadRequest, PayloadTooLarge, clip
 from inference.model_registry import ModelMetadata, TensorSpec
 from inference.settings import Limits
 
@@ -75,12 +75,12 @@ def test_read_body_decodes_base64() -> None:
     assert protocol.read_body(base64.b64encode(b'{"a": 1}').decode(), True, 200) == b'{"a": 1}'
 
 
-def test_lone_surrogates_in_a_text_body_do_not_crash_decoding() -> None:
+def test_lone_surrogates_in_a_text_body_are_refused_not_crashed_on() -> None:
+    # Not encodable as UTF-8, so not JSON text: refused like invalid UTF-8 in a binary body.
     body = json.dumps(request([1, 2, 3, 4], id="\udc80"), ensure_ascii=False)
 
-    decoded = protocol.decode_request(body, False, METADATA, LIMITS)
-
-    assert decoded.id == "\udc80"
+    with pytest.raises(BadRequest, match="not valid JSON"):
+        protocol.decode_request(body, False, METADATA, LIMITS)
 
 
 def test_decode_request_reads_parses_and_validates() -> None:
@@ -197,3 +197,27 @@ def test_model_and_server_metadata_documents() -> None:
         "version": "0.1.0",
         "extensions": [],
     }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"inputs": [], "inputs": []}', b'{"inputs": [{"name": "input", "name": "other"}]}'],
+)
+def test_a_key_named_twice_in_one_object_is_refused(raw: bytes) -> None:
+    with pytest.raises(BadRequest, match="appears more than once"):
+        protocol.parse_json(raw)
+
+
+def test_utf8_encoded_surrogates_are_refused() -> None:
+    with pytest.raises(BadRequest, match="not valid JSON"):
+        protocol.parse_json(b'{"id": "\xed\xa0\x80"}')
+
+
+def test_a_leading_byte_order_mark_is_tolerated() -> None:
+    assert protocol.parse_json(b'\xef\xbb\xbf{"id": "r"}') == {"id": "r"}
+
+
+def test_echoed_names_with_lone_surrogates_stay_encodable() -> None:
+    message = f"no input '{clip('\ud800x')}'"
+
+    assert message.encode("utf-8") == b"no input '\\ud800x'"
