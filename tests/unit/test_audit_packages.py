@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tools.audit_packages import verdict
+from typing import Any
+
+from tools.audit_packages import from_project_pages, verdict
 
 CLEAN = {"name": "numpy", "version": "2.5.5", "vulns": []}
 SKIPPED = {
@@ -40,3 +42,37 @@ def test_a_known_vulnerability_fails_and_names_the_fix() -> None:
 
 def test_a_folder_with_nothing_to_audit_fails() -> None:
     assert not verdict({"dependencies": []}).ok
+
+
+def pages(**projects: tuple[str, list[dict[str, Any]]]) -> Any:
+    return projects.get
+
+
+def test_a_skipped_latest_release_is_audited_from_its_project_page() -> None:
+    skipped = verdict({"dependencies": [CLEAN, SKIPPED]})
+
+    result = from_project_pages(skipped, {"numpy": "2.5.5"}, pages(numpy=("2.5.5", [])))
+
+    assert result.ok
+    assert result.audited == 2
+
+
+def test_advisories_on_the_project_page_fail_the_audit() -> None:
+    advisory = {"id": "GHSA-xxxx", "fixed_in": ["2.5.6"], "withdrawn": None}
+    skipped = verdict({"dependencies": [SKIPPED]})
+
+    result = from_project_pages(skipped, {"numpy": "2.5.5"}, pages(numpy=("2.5.5", [advisory])))
+
+    assert not result.ok
+    assert result.vulnerabilities == ("numpy 2.5.5: GHSA-xxxx (fixed in: 2.5.6)",)
+
+
+def test_an_older_release_or_an_unreachable_page_stays_unaudited() -> None:
+    skipped = verdict({"dependencies": [SKIPPED]})
+
+    older = from_project_pages(skipped, {"numpy": "2.5.5"}, pages(numpy=("2.6.0", [])))
+    unreachable = from_project_pages(skipped, {"numpy": "2.5.5"}, pages())
+
+    assert not older.ok
+    assert not unreachable.ok
+    assert older.audited == unreachable.audited == 0
