@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import INIT_STARTED_AT, __version__, protocol
-from .errors import ServiceError
+from .errors import ServiceError, clip
 from .model_registry import load_registry
 from .settings import load_settings
 from .telemetry import (
@@ -109,7 +109,13 @@ def infer(model_name: str, model_version: str | None = None) -> Response[str]:
         message = error.message if isinstance(error, ServiceError) else type(error).__name__
         record_inference(
             InferenceRecord(
-                dimension, model_version, status, _elapsed_ms(), _request_id(), error=message
+                dimension,
+                # From the URL: clipped, so a client cannot write long strings into logs.
+                None if model_version is None else clip(model_version),
+                status,
+                _elapsed_ms(),
+                _request_id(),
+                error=message,
             )
         )
         raise
@@ -136,7 +142,9 @@ def service_error(error: ServiceError) -> Response[str]:
 @app.not_found
 def route_not_found(_: NotFoundError) -> Response[str]:
     event = app.current_event
-    return _error_response(HTTPStatus.NOT_FOUND, f"no route for {event.http_method} {event.path}")
+    return _error_response(
+        HTTPStatus.NOT_FOUND, f"no route for {event.http_method} {clip(event.path, 200)}"
+    )
 
 
 @app.exception_handler(Exception)

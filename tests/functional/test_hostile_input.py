@@ -360,7 +360,25 @@ def test_very_long_path_on_no_route_gets_404(call: Call) -> None:
 
     assert answer.status == 404
     assert set(answer.body) == {"error", "request_id"}
+    assert len(answer.body["error"]) < 300
     assert "Traceback" not in answer.stderr
+
+
+def test_very_long_model_version_in_the_path_is_not_logged_whole(call: Call) -> None:
+    version = "7" * 20_000
+    event = with_body(load_event("infer_iris"), iris())
+    event = {
+        **event,
+        "path": f"/v2/models/iris/versions/{version}/infer",
+        "resource": "/v2/models/{model_name}/versions/{model_version}/infer",
+        "pathParameters": {"model_name": "iris", "model_version": version},
+    }
+
+    answer = call(event)
+
+    assert_refused(answer, 404, REQUEST_ID)
+    assert version not in answer.stdout
+    assert "7" * 100 not in answer.stdout
 
 
 def test_very_long_and_many_header_values_change_nothing(call: Call) -> None:
