@@ -103,55 +103,55 @@ def _is_int(value: Any) -> bool:
 def _decode_tensor(
     raw: Any, where: str, spec: TensorSpec, limits: Limits
 ) -> tuple[np.ndarray, int]:
+    # Every check raises with a message built only when it fails: this runs per request.
     name = spec.name
-    _require(isinstance(raw.get("datatype"), str), f"{where}.datatype must be a string")
-    _require(
-        raw["datatype"] == spec.datatype,
-        f"input '{name}' has datatype {clip(raw['datatype'])}; the model expects {spec.datatype}",
-    )
+    datatype = raw.get("datatype")
+    if not isinstance(datatype, str):
+        raise BadRequest(f"{where}.datatype must be a string")
+    if datatype != spec.datatype:
+        raise BadRequest(
+            f"input '{name}' has datatype {clip(datatype)}; the model expects {spec.datatype}"
+        )
     shape = raw.get("shape")
-    _require(
-        isinstance(shape, list) and all(_is_int(dim) and dim >= 0 for dim in shape),
-        f"{where}.shape must be a list of non-negative integers",
-    )
-    expected = list(spec.shape)
-    _require(
-        len(shape) == len(expected)
-        and all(want in (-1, got) for want, got in zip(expected, shape, strict=True)),
-        f"input '{name}' has shape {clip(str(shape))}; the model expects {expected}"
-        " (-1: any batch size)",
-    )
+    if not (isinstance(shape, list) and all(_is_int(dim) and dim >= 0 for dim in shape)):
+        raise BadRequest(f"{where}.shape must be a list of non-negative integers")
+    expected = spec.shape
+    if len(shape) != len(expected) or any(
+        want not in (-1, got) for want, got in zip(expected, shape, strict=True)
+    ):
+        raise BadRequest(
+            f"input '{name}' has shape {clip(str(shape))}; the model expects {list(expected)}"
+            " (-1: any batch size)"
+        )
     rows = shape[0]
-    _require(rows >= 1, f"input '{name}' must have at least one row")
+    if rows < 1:
+        raise BadRequest(f"input '{name}' must have at least one row")
     if rows > limits.max_batch_rows:
         raise PayloadTooLarge(
             f"input '{name}' has {rows} rows; the limit is {limits.max_batch_rows} rows per request"
         )
     data = raw.get("data")
-    _require(isinstance(data, list), f"{where}.data must be a list (flat row-major or nested)")
+    if not isinstance(data, list):
+        raise BadRequest(f"{where}.data must be a list (flat row-major or nested)")
     try:
         values = np.asarray(data)
     except (ValueError, TypeError):
         raise BadRequest(f"input '{name}': nested data must be rectangular") from None
-    _require(
-        values.dtype.kind in _NUMERIC_KINDS,
-        f"input '{name}': data must contain only numbers",
-    )
-    _require(
-        values.ndim == 1 or list(values.shape) == shape,
-        f"input '{name}': nested data has shape {list(values.shape)}; declared shape is {shape}",
-    )
-    _require(
-        values.size == math.prod(shape),
-        f"input '{name}': data has {values.size} values; shape {shape} needs {math.prod(shape)}",
-    )
+    if values.dtype.kind not in _NUMERIC_KINDS:
+        raise BadRequest(f"input '{name}': data must contain only numbers")
+    if values.ndim != 1 and list(values.shape) != shape:
+        raise BadRequest(
+            f"input '{name}': nested data has shape {list(values.shape)}; declared shape is {shape}"
+        )
+    size = math.prod(shape)
+    if values.size != size:
+        raise BadRequest(
+            f"input '{name}': data has {values.size} values; shape {shape} needs {size}"
+        )
     with np.errstate(over="ignore", invalid="ignore"):
         tensor = values.astype(NUMPY_TYPES[spec.datatype]).reshape(shape)
-    if tensor.dtype.kind == "f":
-        _require(
-            bool(np.isfinite(tensor).all()),
-            f"input '{name}': values must be finite and within {spec.datatype} range",
-        )
+    if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
+        raise BadRequest(f"input '{name}': values must be finite and within {spec.datatype} range")
     return tensor, rows
 
 
@@ -172,18 +172,23 @@ def decode_infer_request(doc: Any, metadata: ModelMetadata, limits: Limits) -> I
     batch_sizes: set[int] = set()
     for index, raw in enumerate(inputs):
         where = f"inputs[{index}]"
-        _require(isinstance(raw, dict), f"{where} must be an object")
+        if not isinstance(raw, dict):
+            raise BadRequest(f"{where} must be an object")
         name = raw.get("name")
-        _require(isinstance(name, str), f"{where}.name must be a string")
-        _require(
-            name in specs,
-            f"model '{metadata.name}' has no input '{clip(name)}'; its inputs: {', '.join(specs)}",
-        )
-        _require(name not in feeds, f"input '{name}' appears more than once")
+        if not isinstance(name, str):
+            raise BadRequest(f"{where}.name must be a string")
+        if name not in specs:
+            raise BadRequest(
+                f"model '{metadata.name}' has no input '{clip(name)}';"
+                f" its inputs: {', '.join(specs)}"
+            )
+        if name in feeds:
+            raise BadRequest(f"input '{name}' appears more than once")
         feeds[name], rows = _decode_tensor(raw, where, specs[name], limits)
         batch_sizes.add(rows)
     missing = [name for name in specs if name not in feeds]
-    _require(not missing, f"missing input(s): {', '.join(missing)}")
+    if missing:
+        raise BadRequest(f"missing input(s): {', '.join(missing)}")
     _require(len(batch_sizes) == 1, "all inputs must have the same number of rows")
 
     return InferRequest(
@@ -204,12 +209,13 @@ def _requested_outputs(raw: Any, metadata: ModelMetadata) -> tuple[str, ...]:
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str):
             raise BadRequest(f"outputs[{index}].name must be a string")
-        _require(
-            name in available,
-            f"model '{metadata.name}' has no output '{clip(name)}';"
-            f" its outputs: {', '.join(available)}",
-        )
-        _require(name not in names, f"output '{name}' is requested more than once")
+        if name not in available:
+            raise BadRequest(
+                f"model '{metadata.name}' has no output '{clip(name)}';"
+                f" its outputs: {', '.join(available)}"
+            )
+        if name in names:
+            raise BadRequest(f"output '{name}' is requested more than once")
         names.append(name)
     return tuple(names)
 
