@@ -19,6 +19,8 @@ class Invocation:
     body: dict[str, Any]
     headers: dict[str, list[str]]
     stdout: str
+    # Logging's own failures land here, never in the response.
+    stderr: str
 
 
 Invoke = Callable[[dict[str, Any]], Invocation]
@@ -33,12 +35,13 @@ def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
         logger.registered_handler.stream = sys.stdout  # type: ignore[attr-defined]
         capsys.readouterr()
         response = lambda_handler(event, FakeLambdaContext())
-        stdout = capsys.readouterr().out
+        captured = capsys.readouterr()
         return Invocation(
             status=response["statusCode"],
             body=json.loads(response["body"]),
             headers=dict(response["multiValueHeaders"]),
-            stdout=stdout,
+            stdout=captured.out,
+            stderr=captured.err,
         )
 
     return call

@@ -9,47 +9,26 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from inference.handler import lambda_handler
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
-from inference.telemetry import logger
-from tests.support import FakeLambdaContext, emf_blobs, load_event, with_body
+from tests.functional.conftest import Invocation, Invoke
+from tests.support import emf_blobs, load_event, with_body
 
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 DIGITS_ROW = [float(i % 17) for i in range(64)]
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: dict[str, Any]
-    stdout: str
-    stderr: str
-
-
-Call = Callable[[dict[str, Any]], Answer]
+Answer = Invocation
+Call = Invoke
 
 
 @pytest.fixture
-def call(capsys: pytest.CaptureFixture[str]) -> Call:
-    """The handler in-process; stderr is kept too (logging's own failures land there)."""
-
-    def answer(event: dict[str, Any]) -> Answer:
-        logger.registered_handler.stream = sys.stdout  # type: ignore[attr-defined]
-        capsys.readouterr()
-        response = lambda_handler(event, FakeLambdaContext())
-        captured = capsys.readouterr()
-        return Answer(
-            response["statusCode"], json.loads(response["body"]), captured.out, captured.err
-        )
-
-    return answer
+def call(invoke: Invoke) -> Call:
+    """The handler in-process, with its stdout and stderr (logging's failures land there)."""
+    return invoke
 
 
 def iris(**tensor: Any) -> dict[str, Any]:
