@@ -145,10 +145,12 @@ class Worker:
             except BrokenPipeError:
                 self._stop()
                 return Invocation("crash", None, 0.0, request_id, cold_ms)
-            result = self._read_result(time.monotonic() + timeout)
+            deadline = time.monotonic() + timeout
+            result = self._read_result(deadline)
             duration_ms = (time.perf_counter() - started) * 1000
             if result is None:
-                timed_out = process.poll() is None
+                # Not process.poll(): a dying process closes its pipe before it can be reaped.
+                timed_out = time.monotonic() >= deadline
                 # A timed-out environment is discarded, as Lambda does; so is a dead one.
                 self._stop()
                 outcome = "timeout" if timed_out else "crash"

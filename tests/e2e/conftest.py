@@ -6,6 +6,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,23 @@ class Running:
     def metrics(self) -> list[dict[str, Any]]:
         path = self.state_dir / "metrics.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def sums(metrics: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tuple[str, ...]]:
+    found: Counter[tuple[str, ...]] = Counter()
+    for line in metrics:
+        document = line["document"]
+        if metric in document:
+            value = document[metric]
+            total = (
+                value["Count"]
+                if isinstance(value, dict)
+                else sum(value)
+                if isinstance(value, list)
+                else value
+            )
+            found[tuple(document[d] for d in dims)] += total
+    return found
 
 
 def start_emulator(state_dir: Path, parameters: dict[str, str] | None = None) -> Running:
