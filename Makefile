@@ -21,7 +21,7 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 BUILD_DIR := .aws-sam/build
 HOST_BUILD_DIR := .aws-sam/build-host
 
-.PHONY: help venv lint format typecheck validate scan build build-host pytest test bench run report deploy logs train clean
+.PHONY: help venv lint format typecheck validate scan build build-host pytest test fuzz bench run report deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,11 @@ pytest: $(STAMP) ## The pytest suite alone (builds must exist for tests/package)
 	REQUIRE_BUILDS=1 $(BIN)/pytest
 
 test: lint typecheck validate scan build build-host pytest ## Everything CI runs: lint, types, template, scan, builds, tests
+
+FUZZ_EXAMPLES ?= 1000
+
+fuzz: build-host ## Longer API fuzzing of the emulator: FUZZ_EXAMPLES (1000) per operation; make test runs 100
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) REQUIRE_BUILDS=1 $(BIN)/pytest tests/e2e/test_fuzz.py
 
 bench: $(STAMP) ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
 	PYTHONPATH=inference_fn:log_processor_fn:. $(BIN)/python -m bench

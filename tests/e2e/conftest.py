@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +106,29 @@ def running(tmp_path: Path) -> Iterator[Running]:
     run = start_emulator(tmp_path)
     yield run
     run.stop()
+
+
+@dataclass
+class FuzzTally:
+    """What the fuzzing sent, for the run's summary: requests per operation, statuses, time."""
+
+    examples: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+FUZZ_TALLY = FuzzTally()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not FUZZ_TALLY.examples:
+        return
+    total = sum(FUZZ_TALLY.examples.values())
+    terminalreporter.section("API fuzzing (schemathesis)")
+    terminalreporter.write_line(
+        f"{total} examples over {len(FUZZ_TALLY.examples)} operations in {FUZZ_TALLY.seconds:.1f} s"
+    )
+    for operation, count in sorted(FUZZ_TALLY.examples.items()):
+        terminalreporter.write_line(f"  {count:6d}  {operation}")
+    statuses = ", ".join(f"{status}: {n}" for status, n in sorted(FUZZ_TALLY.statuses.items()))
+    terminalreporter.write_line(f"answers by status: {statuses}")
