@@ -18,7 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from emulator.template import load_app
-from tests.e2e.conftest import FUZZ_TALLY, Running, start_emulator
+from tests.e2e.conftest import FUZZ_TALLY, Running, start_emulator, sums
 from tests.support import TEMPLATE_PATH
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
@@ -61,6 +61,12 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     yield run
     FUZZ_TALLY.seconds += time.perf_counter() - started
     run.stop()
+    # The fuzzed requests reach the log processor too, as access-log lines: it counts
+    # every one of them and fails on none.
+    metrics = run.metrics()
+    assert sums(metrics, "LogLines", "service")[("model-endpoint",)] == len(run.access_log())
+    assert sum(sums(metrics, "MalformedLogLines", "service").values()) == 0
+    assert not (run.state_dir / "dlq").exists()
 
 
 @schema.parametrize()
