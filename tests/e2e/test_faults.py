@@ -16,12 +16,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft4Validator
+
 from emulator.__main__ import Emulator
 from emulator.logs import RETRIES
 from emulator.worker import Worker
 from tests.e2e.conftest import Reply, start_emulator, sums
 from tests.e2e.faulty.faulty_inference import HEADER
 from tests.e2e.faulty.faulty_log_processor import DIES, RAISES
+from tests.support import openapi
 
 FAULTY = Path(__file__).with_name("faulty")
 # The inference function's timeout, down from the template's: a hang costs this long.
@@ -108,7 +111,11 @@ def test_faults_answer_5xx_and_every_access_log_line_is_counted_or_dead_lettered
     assert (hung.status, hung.body["error"]) == (504, "Endpoint request timed out")
     assert TIMEOUT_S <= hang_s < TIMEOUT_S + 5
     assert (died.status, died.body["error"]) == (502, "Internal server error")
+    error_schema = Draft4Validator(
+        {"$ref": "#/components/schemas/Error", "components": openapi()["components"]}
+    )
     for reply in (raised, hung, died):
+        assert list(error_schema.iter_errors(reply.body)) == []
         assert reply.body["request_id"] == reply.headers["x-amzn-RequestId"]
     # A fresh environment after the timeout and after the crash, as Lambda gives.
     assert len(inference.cold_starts) == 3
@@ -146,6 +153,8 @@ def test_faults_answer_5xx_and_every_access_log_line_is_counted_or_dead_lettered
     assert len(access) == sent
     assert counted + dead_lettered == sent
     assert sum(sums(running.metrics(), "Requests", "route").values()) == counted
+    # The function counted the failure it saw; the other two it never finished.
+    assert sums(running.metrics(), "InferenceErrors", "model")[("iris",)] == 1
     errors = sums(running.metrics(), "Errors", "error_source", "error_type")
     assert errors == Counter(
         {
