@@ -2,8 +2,9 @@
 
 Each answer must be one the document describes (status, content type, body schema),
 never a server error; invalid requests must be refused with a 4xx. ``FUZZ_EXAMPLES``
-sets the examples per operation (``make fuzz`` runs more); the run is derandomized,
-so it sends the same requests every time.
+sets the examples per operation (``make fuzz`` runs more). The run is derandomized;
+Hypothesis also draws on constants in the modules imported, so the same selection of
+tests sends the same requests.
 """
 
 from __future__ import annotations
