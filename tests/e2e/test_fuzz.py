@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from emulator.template import load_app
 from tests.e2e.conftest import FUZZ_TALLY, Running, start_emulator, sums
-from tests.support import TEMPLATE_PATH
+from tests.support import MODELS_DIR, TEMPLATE_PATH
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 # Throttling lifted: a 429 is documented, but it would stand in for the answer under test.
@@ -45,6 +46,28 @@ schema = schemathesis.openapi.from_dict(
         }
     ),
 )
+
+# The bundled models and their versions: inference_fn/inference/models/<name>/<version>/.
+BUNDLED = {
+    "model_name": sorted(model.name for model in MODELS_DIR.iterdir()),
+    "model_version": sorted({version.name for version in MODELS_DIR.glob("*/*")}),
+}
+
+
+@schema.hook
+def flatmap_path_parameters(
+    context: schemathesis.HookContext, path_parameters: dict[str, Any] | None
+) -> st.SearchStrategy[dict[str, Any] | None]:
+    # A generated name is almost never a bundled model's: without these, generated bodies
+    # would only ever meet the 404 answer, never the function's checks of their tensors.
+    if not path_parameters:
+        return st.just(path_parameters)
+    return st.fixed_dictionaries(
+        {
+            name: st.sampled_from([*BUNDLED.get(name, []), value])
+            for name, value in path_parameters.items()
+        }
+    )
 
 
 @pytest.fixture(scope="module")
