@@ -22,8 +22,7 @@ from emulator.__main__ import Emulator
 from emulator.logs import RETRIES
 from emulator.worker import Worker
 from tests.e2e.conftest import Reply, start_emulator, sums
-from tests.e2e.faulty.faulty_inference import HEADER
-from tests.e2e.faulty.faulty_log_processor import DIES, RAISES
+from tests.e2e.faulty import DIES, HEADER, RAISES
 from tests.support import openapi
 
 FAULTY = Path(__file__).with_name("faulty")
@@ -35,7 +34,7 @@ GOOD = {
 
 
 def run_faulty(worker: Worker, module: str, work_dir: Path, **changes: Any) -> None:
-    """Run ``worker`` from a copy of its artifact with ``module`` added, as its handler.
+    """Run ``worker`` from a copy of its artifact with ``faulty/`` added, ``module`` its handler.
 
     The copy links the artifact's entries (its bytecode cache aside, so nothing is
     written into the build); ``changes`` replace fields of the function's spec.
@@ -45,9 +44,9 @@ def run_faulty(worker: Worker, module: str, work_dir: Path, **changes: Any) -> N
     for entry in worker.artifact.iterdir():
         if entry.name != "__pycache__":
             (artifact / entry.name).symlink_to(entry)
-    shutil.copy(FAULTY / f"{module}.py", artifact)
+    shutil.copytree(FAULTY, artifact / "faulty", ignore=shutil.ignore_patterns("__pycache__"))
     worker.artifact = artifact
-    worker.spec = replace(worker.spec, handler=f"{module}.lambda_handler", **changes)
+    worker.spec = replace(worker.spec, handler=f"faulty.{module}.lambda_handler", **changes)
 
 
 def settle(emulator: Emulator, lines: int) -> None:

@@ -1,4 +1,4 @@
-"""The inference function with the faults a request names in its ``x-inject-fault`` header.
+"""The inference function, with the fault a request names in its fault header.
 
 ``model-raises``: ONNX Runtime raises; ``model-hangs``: it never returns;
 ``worker-dies``: the process exits in the middle of the model call.
@@ -14,7 +14,8 @@ import onnxruntime
 
 from inference import handler as packaged
 
-HEADER = "x-inject-fault"
+from . import HEADER
+
 _fault: dict[str, str | None] = {"kind": None}
 _run = onnxruntime.InferenceSession.run
 

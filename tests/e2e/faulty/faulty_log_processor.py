@@ -1,7 +1,7 @@
 """The log processor, failing on batches that hold a request with a fault user agent.
 
-``fault/log-processor-raises``: the batch raises on every attempt;
-``fault/log-processor-dies``: the process exits on the batch's first attempt only.
+``RAISES``: the batch raises on every attempt; ``DIES``: the process exits on the
+batch's first attempt only.
 Attempts are written to ``FAULT_STATE_DIR``, which outlives the process.
 """
 
@@ -16,8 +16,7 @@ from typing import Any
 
 from log_processor import handler as packaged
 
-RAISES = "fault/log-processor-raises"
-DIES = "fault/log-processor-dies"
+from . import DIES, RAISES
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
