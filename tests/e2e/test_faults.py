@@ -83,28 +83,30 @@ def test_faults_answer_5xx_and_every_access_log_line_is_counted_or_dead_lettered
         replies.append(reply)
         return reply
 
-    # The inference function's faults, each followed by a request it answers again.
-    assert infer().status == 200
-    raised = infer("model-raises")
-    assert infer().status == 200
-    started = time.perf_counter()
-    hung = infer("model-hangs")
-    hang_s = time.perf_counter() - started
-    assert infer().status == 200
-    died = infer("worker-dies")
-    assert infer().status == 200
-    settle(emulator, len(replies))
-    # The log processor's: a batch that always raises (with the lines shipped beside the
-    # faulty one), then one whose first attempt kills the processor.
-    assert infer(agent=RAISES).status == 200
-    for _ in range(4):
+    try:
+        # The inference function's faults, each followed by a request it answers again.
         assert infer().status == 200
-    settle(emulator, len(replies))
-    assert infer(agent=DIES).status == 200
-    settle(emulator, len(replies))
-    for _ in range(3):
+        raised = infer("model-raises")
         assert infer().status == 200
-    running.stop()
+        started = time.perf_counter()
+        hung = infer("model-hangs")
+        hang_s = time.perf_counter() - started
+        assert infer().status == 200
+        died = infer("worker-dies")
+        assert infer().status == 200
+        settle(emulator, len(replies))
+        # The log processor's: a batch that always raises (with the lines shipped beside the
+        # faulty one), then one whose first attempt kills the processor.
+        assert infer(agent=RAISES).status == 200
+        for _ in range(4):
+            assert infer().status == 200
+        settle(emulator, len(replies))
+        assert infer(agent=DIES).status == 200
+        settle(emulator, len(replies))
+        for _ in range(3):
+            assert infer().status == 200
+    finally:
+        running.stop()
 
     assert (raised.status, raised.body["error"]) == (500, "internal error")
     assert (hung.status, hung.body["error"]) == (504, "Endpoint request timed out")
