@@ -256,8 +256,13 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
         protocol_version = "HTTP/1.1"
 
         def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit():
+                # A message whose end cannot be found never reaches API Gateway: the HTTP
+                # front end refuses it (and http.server's answer closes the connection).
+                self.send_error(400, "Bad Content-Length")
+                return
+            body = self.rfile.read(int(length))
             headers = {name.lower(): value for name, value in self.headers.items()}
             answer = gateway.handle(
                 Exchange(self.command, self.path, headers, body, self.client_address[0])

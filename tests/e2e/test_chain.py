@@ -167,3 +167,17 @@ def test_a_head_answer_has_headers_only(running: Running) -> None:
     assert head.startswith(b"HTTP/1.1 403")
     assert b"Content-Length: 0" not in head
     assert body == b""
+
+
+def test_a_message_with_a_bad_content_length_is_refused_not_dropped(running: Running) -> None:
+    url = urlsplit(running.client.base_url)
+    request = (
+        f"GET {url.path}/v2/health/live HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: :\r\n\r\n"
+    )
+
+    with socket.create_connection((url.hostname, url.port), timeout=30) as connection:
+        connection.sendall(request.encode())
+        answer = b"".join(iter(lambda: connection.recv(65536), b""))
+
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert running.access_log() == []
