@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
 from emulator.template import load_app
@@ -24,6 +24,7 @@ from tests.e2e.conftest import FUZZ_TALLY, Running, start_emulator, sums
 from tests.support import MODELS_DIR, TEMPLATE_PATH
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
+FRAMING = {"content-length", "transfer-encoding"}
 # Throttling lifted: a 429 is documented, but it would stand in for the answer under test.
 LIFTED = "1000000"
 
@@ -102,6 +103,10 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_every_answer_is_documented(case: schemathesis.Case[Any], fuzzed: Running) -> None:
+    # These frame the HTTP message, and the client sets them: a generated one makes a message
+    # whose end the server cannot find, which no API answers (tests/e2e/test_chain.py has
+    # the emulator's answer to a bad one).
+    assume(not FRAMING.intersection(name.lower() for name in case.headers or {}))
     emulator = fuzzed.emulator
     operation = case.operation.label
     FUZZ_TALLY.examples[operation] += 1
