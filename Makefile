@@ -34,7 +34,7 @@ FUNCTION_DIRS := inference_fn log_processor_fn
 # The functions' locked dependencies as requirements files (pip, the dev venv, scanners).
 FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt
 
-.PHONY: help venv lint format typecheck validate scan audit build build-host pytest test bench run report deploy logs train clean
+.PHONY: help venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run report deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -109,6 +109,11 @@ pytest: $(STAMP) $(LAMBDA_RUNTIME_STAMP) ## The pytest suite alone (builds must 
 	REQUIRE_BUILDS=1 $(BIN)/pytest
 
 test: lint typecheck validate scan build build-host audit pytest ## Everything CI runs: lint, types, template, scans, builds, tests
+
+FUZZ_EXAMPLES ?= 1000
+
+fuzz: build-host ## Longer API fuzzing of the emulator: FUZZ_EXAMPLES (1000) per operation; make test runs 100
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) REQUIRE_BUILDS=1 $(BIN)/pytest tests/e2e/test_fuzz.py
 
 bench: build build-host ## Benchmarks: side-by-side ratios, figures to .bench/results.json (BENCH_OUT=...)
 	PYTHONPATH=inference_fn:log_processor_fn:. $(BIN)/python -m bench

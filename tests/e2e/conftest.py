@@ -6,8 +6,9 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,23 @@ class Running:
         return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def sums(metrics: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tuple[str, ...]]:
+    found: Counter[tuple[str, ...]] = Counter()
+    for line in metrics:
+        document = line["document"]
+        if metric in document:
+            value = document[metric]
+            total = (
+                value["Count"]
+                if isinstance(value, dict)
+                else sum(value)
+                if isinstance(value, list)
+                else value
+            )
+            found[tuple(document[d] for d in dims)] += total
+    return found
+
+
 def start_emulator(state_dir: Path, parameters: dict[str, str] | None = None) -> Running:
     if not HOST_BUILD.is_dir():
         message = "the host build is missing: run `make build-host` first"
@@ -88,3 +106,29 @@ def running(tmp_path: Path) -> Iterator[Running]:
     run = start_emulator(tmp_path)
     yield run
     run.stop()
+
+
+@dataclass
+class FuzzTally:
+    """What the fuzzing sent, for the run's summary: requests per operation, statuses, time."""
+
+    examples: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+FUZZ_TALLY = FuzzTally()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not FUZZ_TALLY.examples:
+        return
+    total = sum(FUZZ_TALLY.examples.values())
+    terminalreporter.section("API fuzzing (schemathesis)")
+    terminalreporter.write_line(
+        f"{total} examples over {len(FUZZ_TALLY.examples)} operations in {FUZZ_TALLY.seconds:.1f} s"
+    )
+    for operation, count in sorted(FUZZ_TALLY.examples.items()):
+        terminalreporter.write_line(f"  {count:6d}  {operation}")
+    statuses = ", ".join(f"{status}: {n}" for status, n in sorted(FUZZ_TALLY.statuses.items()))
+    terminalreporter.write_line(f"answers by status: {statuses}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 from sklearn.datasets import load_digits, load_iris
 
-from tests.e2e.conftest import Running
+from tests.e2e.conftest import Running, sums
 from tests.support import load_event
 
 INFER = "/v2/models/{model_name}/infer"
@@ -25,23 +27,6 @@ def digits_body(rows: list[list[float]]) -> dict[str, Any]:
     return {
         "inputs": [{"name": "input", "shape": [len(rows), 64], "datatype": "FP32", "data": rows}]
     }
-
-
-def sums(metrics: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tuple[str, ...]]:
-    found: Counter[tuple[str, ...]] = Counter()
-    for line in metrics:
-        document = line["document"]
-        if metric in document:
-            value = document[metric]
-            total = (
-                value["Count"]
-                if isinstance(value, dict)
-                else sum(value)
-                if isinstance(value, list)
-                else value
-            )
-            found[tuple(document[d] for d in dims)] += total
-    return found
 
 
 def test_every_route_then_its_access_log_and_metrics(running: Running) -> None:
@@ -155,3 +140,40 @@ def test_sample_event_body_works_over_http(running: Running) -> None:
     assert reply.status == 200
     assert reply.body["id"] == body["id"]
     assert [output["name"] for output in reply.body["outputs"]] == ["label"]
+
+
+def test_methods_without_a_route_answer_403_as_api_gateway_does(running: Running) -> None:
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"):
+        reply = running.client.request(method, "/v2/models/iris")
+
+        assert reply.status == 403, method
+        assert reply.body["error"] == "Missing Authentication Token"
+
+
+def test_a_head_answer_has_headers_only(running: Running) -> None:
+    url = urlsplit(running.client.base_url)
+    request = f"HEAD {url.path}/v2/health/live HTTP/1.1\r\nHost: {url.netloc}\r\n"
+
+    # A raw socket: HTTP clients drop whatever follows a HEAD answer, which would hide a body.
+    with socket.create_connection((url.hostname, url.port), timeout=30) as connection:
+        connection.sendall(request.encode() + b"Connection: close\r\n\r\n")
+        answer = b"".join(iter(lambda: connection.recv(65536), b""))
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 403")
+    assert b"Content-Length: 0" not in head
+    assert body == b""
+
+
+def test_a_message_with_a_bad_content_length_is_refused_not_dropped(running: Running) -> None:
+    url = urlsplit(running.client.base_url)
+    request = (
+        f"GET {url.path}/v2/health/live HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: :\r\n\r\n"
+    )
+
+    with socket.create_connection((url.hostname, url.port), timeout=30) as connection:
+        connection.sendall(request.encode())
+        answer = b"".join(iter(lambda: connection.recv(65536), b""))
+
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert running.access_log() == []

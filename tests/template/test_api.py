@@ -135,3 +135,24 @@ def test_gateway_errors_answer_the_functions_json_shape(response_type: str) -> N
     body = json.loads(rendered)
     assert body == {"error": message, "request_id": "req-1"}
     assert list(schema_validator("Error").iter_errors(body)) == []
+
+
+def test_every_operation_documents_the_gateway_and_fault_answers() -> None:
+    # Any route can be refused by the gateway (403, 429) or fail in the function (500,
+    # 502 crash, 504 timeout); every error answer is the one JSON shape.
+    for method, path, operation in operations():
+        responses = operation["responses"]
+
+        assert {"403", "429", "500", "502", "504"} <= set(responses), (method, path)
+        for status, response in responses.items():
+            schema = response["content"]["application/json"]["schema"]
+            expected_error = {"$ref": "#/components/schemas/Error"}
+            assert (schema == expected_error) == (int(status) >= 400), (method, path, status)
+
+
+def test_error_bodies_are_exactly_a_message_and_the_request_id() -> None:
+    validator = schema_validator("Error")
+
+    assert list(validator.iter_errors({"error": "Forbidden", "request_id": "r-1"})) == []
+    assert list(validator.iter_errors({"error": "Forbidden"}))
+    assert list(validator.iter_errors({"error": "x", "request_id": "r-1", "trace": "..."}))
