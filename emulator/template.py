@@ -8,6 +8,7 @@ format and the subscription from the transformed resources.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,10 @@ from typing import Any
 
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
+
+# The translator warns about its own feature toggles and usage metrics, which mean
+# nothing offline; real problems with the template still raise.
+logging.getLogger("samtranslator").setLevel(logging.ERROR)
 
 
 class _NoManagedPolicies:
