@@ -36,6 +36,15 @@ app = APIGatewayRestResolver()
 # Popped by the first invocation, which publishes it: present means "cold start".
 _pending_init: dict[str, float] = {"duration_ms": (time.perf_counter() - INIT_STARTED_AT) * 1000.0}
 
+try:  # Lambda's SnapStart hooks exist only in its runtime
+    from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+except ImportError:
+    pass
+else:
+    # An environment restored from a snapshot ran no init of its own: publishing the
+    # snapshot's init time from every restored environment would report a wait nobody had.
+    register_after_restore(_pending_init.clear)
+
 
 def _elapsed_ms() -> float:
     started_at: float = app.context["started_at"]

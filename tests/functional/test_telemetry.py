@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -212,3 +215,33 @@ def test_readme_documents_every_metric_of_the_contract() -> None:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert cells[1] == unit, name
         assert sorted(cells[2].replace("`", "").split(", ")) == list(dimensions), name
+
+
+_RESTORED_INVOKE = """
+import json, sys, types
+hooks = []
+sys.modules["snapshot_restore_py"] = types.SimpleNamespace(register_after_restore=hooks.append)
+from tests.support import FakeLambdaContext, load_event
+from inference.handler import lambda_handler
+for hook in hooks:  # what Lambda does when it resumes an environment from a snapshot
+    hook()
+lambda_handler(load_event("infer_iris"), FakeLambdaContext())
+"""
+
+
+def test_an_environment_restored_from_a_snapshot_counts_a_cold_start_without_init_time() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "inference_fn"), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-c", _RESTORED_INVOKE],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    metrics = emitted_metrics(done.stdout)
+
+    assert [v for e in metrics["ColdStart"] for v in e.values] == [1.0]
+    assert "InitDuration" not in metrics
+    assert [v for e in first_set(metrics, "Inferences") for v in e.values] == [1.0]
