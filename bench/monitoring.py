@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.__main__ import Emulator
-from tests.support import ROOT
+from tests.support import ROOT, THROTTLING_LIFTED
 
 HOST_BUILD = ROOT / ".aws-sam" / "build-host"
 # CloudWatch Logs ingestion (standard class) and custom metrics, us-east-1 list prices.
@@ -30,16 +30,6 @@ API_USD_PER_MILLION = 3.50
 GB = 1e9
 # What a typical SDK client sends (browsers send over 100 bytes); it lands in the access log.
 USER_AGENT = "python-requests/2.32.3"
-# Throttling lifted: the run measures the monitoring, not the usage plan.
-LIFTED = {
-    name: "1000000"
-    for name in (
-        "ThrottlingRateLimit",
-        "ThrottlingBurstLimit",
-        "UsagePlanRateLimit",
-        "UsagePlanBurstLimit",
-    )
-}
 
 Request = tuple[str, str, bytes | None, bool]
 
@@ -116,8 +106,9 @@ class Run:
     """One emulator with its own state directory; on exit, every request is accounted for."""
 
     def __init__(self, scratch: Path) -> None:
+        # Throttling lifted: the run measures the monitoring, not the usage plan.
         self.state = scratch
-        self.emulator = Emulator(scratch, HOST_BUILD, port=0, parameters=LIFTED).start()
+        self.emulator = Emulator(scratch, HOST_BUILD, port=0, parameters=THROTTLING_LIFTED).start()
         self.sent = 0
 
     def clients(self, count: int, work: Callable[[Client, int], int]) -> None:

@@ -183,6 +183,13 @@ def subscription_event(
     return {"awslogs": {"data": data}}
 
 
+# Template parameters that lift the stage's and the usage plan's throttling, for emulator
+# runs that measure or test something else than a 429.
+THROTTLING_LIFTED = dict.fromkeys(
+    ("ThrottlingRateLimit", "ThrottlingBurstLimit", "UsagePlanRateLimit", "UsagePlanBurstLimit"),
+    "1000000",
+)
+
 _COLD_INVOKE = """
 import json, sys
 from tests.support import FakeLambdaContext, load_event
@@ -194,9 +201,14 @@ print(json.dumps({"status": response["statusCode"]}))
 
 def cold_invoke(event_name: str) -> str:
     """Stdout of a fresh interpreter answering its first request: a real cold start."""
+    return fresh_interpreter(_COLD_INVOKE, event_name)
+
+
+def fresh_interpreter(script: str, *arguments: str) -> str:
+    """Stdout of ``script`` run by a new interpreter with the inference code on its path."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "inference_fn"), str(ROOT)])}
     done = subprocess.run(
-        [sys.executable, "-c", _COLD_INVOKE, event_name],
+        [sys.executable, "-c", script, *arguments],
         capture_output=True,
         text=True,
         env=env,

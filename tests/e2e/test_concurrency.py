@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.e2e.conftest import start_emulator
+from tests.support import THROTTLING_LIFTED
 
 REQUESTS = 2000
 THREADS = 16
@@ -17,16 +18,7 @@ GOOD = {
 
 def test_2000_requests_from_16_threads_are_all_logged_and_counted(tmp_path: Path) -> None:
     # Throttling lifted so that the run measures the emulator, not the usage plan.
-    lifted = "1000000"
-    running = start_emulator(
-        tmp_path,
-        {
-            "UsagePlanRateLimit": lifted,
-            "UsagePlanBurstLimit": lifted,
-            "ThrottlingRateLimit": lifted,
-            "ThrottlingBurstLimit": lifted,
-        },
-    )
+    running = start_emulator(tmp_path, THROTTLING_LIFTED)
     client = running.client
 
     def send(index: int) -> int:

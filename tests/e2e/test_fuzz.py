@@ -21,13 +21,10 @@ from hypothesis import strategies as st
 
 from emulator.template import load_app
 from tests.e2e.conftest import FUZZ_TALLY, Running, start_emulator, sums
-from tests.support import MODELS_DIR, TEMPLATE_PATH
+from tests.support import MODELS_DIR, TEMPLATE_PATH, THROTTLING_LIFTED
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FRAMING = {"content-length", "transfer-encoding"}
-# Throttling lifted: a 429 is documented, but it would stand in for the answer under test.
-LIFTED = "1000000"
-
 # The document as API Gateway deploys it at the template's defaults (AuthMode=API_KEY).
 schema = schemathesis.openapi.from_dict(
     load_app(TEMPLATE_PATH).openapi,
@@ -73,14 +70,10 @@ def flatmap_path_parameters(
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    # Throttling lifted: a 429 is documented, but it would stand in for the answer under test.
     run = start_emulator(
         tmp_path_factory.mktemp("fuzz"),
-        {
-            "UsagePlanRateLimit": LIFTED,
-            "UsagePlanBurstLimit": LIFTED,
-            "ThrottlingRateLimit": LIFTED,
-            "ThrottlingBurstLimit": LIFTED,
-        },
+        THROTTLING_LIFTED,
     )
     started = time.perf_counter()
     yield run

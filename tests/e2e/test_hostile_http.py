@@ -18,10 +18,10 @@ import pytest
 
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from tests.e2e.conftest import Running, start_emulator
+from tests.support import THROTTLING_LIFTED
 
 INFER = "/v2/models/iris/infer"
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
-LIFTED = "1000000"
 # Requests after which memory is measured, and the growth allowed over them (see below).
 WARM_UP = 2000
 MEASURED = 1000
@@ -138,12 +138,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     # Throttling lifted: every request must reach the function, not a 429.
     run = start_emulator(
         tmp_path_factory.mktemp("hostile"),
-        {
-            "UsagePlanRateLimit": LIFTED,
-            "UsagePlanBurstLimit": LIFTED,
-            "ThrottlingRateLimit": LIFTED,
-            "ThrottlingBurstLimit": LIFTED,
-        },
+        THROTTLING_LIFTED,
     )
     yield run
     run.stop()

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -17,6 +14,7 @@ from tests.support import (
     cold_invoke,
     emf_blobs,
     emitted_metrics,
+    fresh_interpreter,
     function_environment,
     load_event,
     with_body,
@@ -230,17 +228,7 @@ lambda_handler(load_event("infer_iris"), FakeLambdaContext())
 
 
 def test_an_environment_restored_from_a_snapshot_counts_a_cold_start_without_init_time() -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "inference_fn"), str(ROOT)])}
-    done = subprocess.run(
-        [sys.executable, "-c", _RESTORED_INVOKE],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    metrics = emitted_metrics(done.stdout)
+    metrics = emitted_metrics(fresh_interpreter(_RESTORED_INVOKE))
 
     assert [v for e in metrics["ColdStart"] for v in e.values] == [1.0]
     assert "InitDuration" not in metrics
