@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +155,24 @@ def _decode_tensor(
     return tensor, rows
 
 
+def _check_name(
+    name: str,
+    kind: str,
+    model: str,
+    *,
+    declared: Collection[str],
+    seen: Collection[str],
+    repeated: str,
+) -> None:
+    """``name`` is one of the model's ``kind``s (input or output), not named before."""
+    if name not in declared:
+        raise BadRequest(
+            f"model '{model}' has no {kind} '{clip(name)}'; its {kind}s: {', '.join(declared)}"
+        )
+    if name in seen:
+        raise BadRequest(f"{kind} '{name}' {repeated}")
+
+
 def decode_infer_request(doc: Any, metadata: ModelMetadata, limits: Limits) -> InferRequest:
     """Validate a parsed inference request against the model's declared tensors."""
     _require(isinstance(doc, dict), "request body must be a JSON object")
@@ -177,13 +195,14 @@ def decode_infer_request(doc: Any, metadata: ModelMetadata, limits: Limits) -> I
         name = raw.get("name")
         if not isinstance(name, str):
             raise BadRequest(f"{where}.name must be a string")
-        if name not in specs:
-            raise BadRequest(
-                f"model '{metadata.name}' has no input '{clip(name)}';"
-                f" its inputs: {', '.join(specs)}"
-            )
-        if name in feeds:
-            raise BadRequest(f"input '{name}' appears more than once")
+        _check_name(
+            name,
+            "input",
+            metadata.name,
+            declared=specs,
+            seen=feeds,
+            repeated="appears more than once",
+        )
         feeds[name], rows = _decode_tensor(raw, where, specs[name], limits)
         batch_sizes.add(rows)
     missing = [name for name in specs if name not in feeds]
@@ -209,13 +228,14 @@ def _requested_outputs(raw: Any, metadata: ModelMetadata) -> tuple[str, ...]:
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str):
             raise BadRequest(f"outputs[{index}].name must be a string")
-        if name not in available:
-            raise BadRequest(
-                f"model '{metadata.name}' has no output '{clip(name)}';"
-                f" its outputs: {', '.join(available)}"
-            )
-        if name in names:
-            raise BadRequest(f"output '{name}' is requested more than once")
+        _check_name(
+            name,
+            "output",
+            metadata.name,
+            declared=available,
+            seen=names,
+            repeated="is requested more than once",
+        )
         names.append(name)
     return tuple(names)
 

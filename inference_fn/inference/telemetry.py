@@ -126,10 +126,10 @@ def record_inference(record: InferenceRecord) -> None:
     succeeded = record.status < 400
     _add(INFERENCE_ERRORS, 0 if succeeded else 1)
     if succeeded:
-        # Rounded: digits beyond a microsecond or a hundredth of a percent are noise, and
-        # every byte of this line is ingested, once per request.
         _add(INFERENCES, 1)
         _add(INFERENCE_ROWS, record.rows)
+        # Rounded: digits beyond a microsecond or a hundredth of a percent are noise, and
+        # every byte of this line is ingested, once per request.
         _add(HANDLER_LATENCY, round(record.handler_latency_ms, 3))
         if record.model_latency_ms is not None:
             _add(MODEL_LATENCY, round(record.model_latency_ms, 3))
