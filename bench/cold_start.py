@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 from bench.timing import medians
-from emulator.worker import LAMBDA_RUNTIME_DIR, lambda_python_path
-from tests.support import INVOKE_BUILT_HANDLER, ROOT
+from dev_support.lambda_events import INVOKE_BUILT_HANDLER
+from dev_support.paths import HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, ROOT
+from emulator.worker import lambda_python_path
 
-BUILD = ROOT / ".aws-sam" / "build-host" / "InferenceFunction"
+BUILD = HOST_BUILD_DIR / "InferenceFunction"
 EVENT = ROOT / "events" / "infer_iris.json"
 
 HELLO = """

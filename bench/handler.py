@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bench.timing import medians
-from tests.support import FakeLambdaContext, load_event, with_body
+from dev_support.lambda_events import FakeLambdaContext, load_event, with_body
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 

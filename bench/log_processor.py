@@ -17,9 +17,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
 from bench.timing import medians
+from dev_support.lambda_events import subscription_event
+from emulator.logs import render_access_log
+from emulator.template import function_environment
 from log_processor.batch import process_batch
 from log_processor.settings import load_settings
-from tests.support import function_environment, render_access_log, subscription_event
 
 LINES = 10_000
 ROUTES = [

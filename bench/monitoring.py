@@ -18,10 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from emulator.__main__ import Emulator
-from tests.support import ROOT, THROTTLING_LIFTED
+from dev_support.paths import HOST_BUILD_DIR
+from emulator.stack import THROTTLING_LIFTED, Emulator
 
-HOST_BUILD = ROOT / ".aws-sam" / "build-host"
 # CloudWatch Logs ingestion (standard class) and custom metrics, us-east-1 list prices.
 USD_PER_GB_INGESTED = 0.50
 USD_PER_SERIES_MONTH = 0.30
@@ -108,7 +107,9 @@ class Run:
     def __init__(self, scratch: Path) -> None:
         # Throttling lifted: the run measures the monitoring, not the usage plan.
         self.state = scratch
-        self.emulator = Emulator(scratch, HOST_BUILD, port=0, parameters=THROTTLING_LIFTED).start()
+        self.emulator = Emulator(
+            scratch, HOST_BUILD_DIR, port=0, parameters=THROTTLING_LIFTED
+        ).start()
         self.sent = 0
 
     def clients(self, count: int, work: Callable[[Client, int], int]) -> None:
@@ -202,7 +203,7 @@ def throughput(seconds: float, clients: int) -> dict[str, float]:
 
 
 def run(requests: int = 10_000, seconds: float = 10.0, clients: int = 8) -> dict[str, float]:
-    if not HOST_BUILD.is_dir():
+    if not HOST_BUILD_DIR.is_dir():
         raise SystemExit("the host build is missing: run `make build-host` first")
     return {**cost(requests, clients), **throughput(seconds, clients)}
 

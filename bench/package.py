@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support import ROOT
+from dev_support.paths import BUILD_DIR
 
-BUILD = ROOT / ".aws-sam" / "build"
+BUILD = BUILD_DIR
 FUNCTIONS = {"inference": "InferenceFunction", "log_processor": "LogProcessorFunction"}
 
 

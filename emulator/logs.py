@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .template import access_log_format
 from .worker import Worker
 
 _VARIABLE = re.compile(r"\$context(?:\.[A-Za-z]+)+")
@@ -37,6 +38,11 @@ def render(log_format: str, values: dict[str, Any]) -> str:
         return escaped if match.group(0) == _PRE_QUOTED else escaped[1:-1]
 
     return _VARIABLE.sub(substitute, log_format)
+
+
+def render_access_log(values: dict[str, Any]) -> str:
+    """A line in the template's own access-log format; ``values`` maps ``$context`` variables."""
+    return render(access_log_format(), values)
 
 
 class LogShipper:

@@ -11,22 +11,34 @@ import copy
 import logging
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from samtranslator.translator.transform import transform
+import boto3
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.utils.py27hash_fix import (
+    to_py27_compatible_template,
+    undo_mark_unicode_str_in_template,
+)
 from samtranslator.yaml_helper import yaml_parse
+
+from dev_support.paths import TEMPLATE_PATH
 
 # The translator warns about its own feature toggles and usage metrics, which mean
 # nothing offline; real problems with the template still raise.
 logging.getLogger("samtranslator").setLevel(logging.ERROR)
 
 
-class _NoManagedPolicies:
-    """The template attaches no managed policies, so the translator never needs IAM."""
+# The translator asks for a region to name partitions and ARNs; offline, it is this one
+# (whatever the machine's AWS configuration says, or whether it has one).
+OFFLINE_REGION = "us-east-1"
 
-    def load(self) -> dict[str, str]:
-        return {}
+
+def _no_managed_policies() -> dict[str, str]:
+    # The template attaches no managed policies, so the translator never needs IAM.
+    return {}
 
 
 def transform_offline(
@@ -46,8 +58,16 @@ def transform_offline(
         if include.get("Name") == "AWS::Include":
             location = template_path.parent / include["Parameters"]["Location"]
             properties["DefinitionBody"] = yaml_parse(location.read_text())
-    result: dict[str, Any] = transform(
-        copy.deepcopy(document), dict(parameters or {}), _NoManagedPolicies()
+    sam_template = copy.deepcopy(document)
+    parameter_values: dict[str, Any] = dict(parameters or {})
+    to_py27_compatible_template(sam_template, parameter_values)
+    translator = Translator(
+        None, Parser(), boto_session=boto3.session.Session(region_name=OFFLINE_REGION)
+    )
+    result: dict[str, Any] = undo_mark_unicode_str_in_template(
+        translator.translate(
+            sam_template, parameter_values, get_managed_policy_map=_no_managed_policies
+        )
     )
     result.setdefault("Parameters", document.get("Parameters", {}))
     result.setdefault("Mappings", document.get("Mappings", {}))
@@ -166,7 +186,9 @@ def _pattern(resource: str) -> re.Pattern[str]:
     return re.compile("^/" + "/".join(parts) + "$")
 
 
-def load_app(template_path: Path, parameters: dict[str, str] | None = None) -> AppSpec:
+def load_app(
+    template_path: Path = TEMPLATE_PATH, parameters: dict[str, str] | None = None
+) -> AppSpec:
     parameters = dict(parameters or {})
     template = transform_offline(template_path, parameters)
     resources = template["Resources"]
@@ -237,3 +259,30 @@ def load_app(template_path: Path, parameters: dict[str, str] | None = None) -> A
         plan_throttle=plan_throttle,
         tracing=bool(stage_properties.get("TracingEnabled", False)),
     )
+
+
+@cache
+def template() -> dict[str, Any]:
+    """template.yaml as written (before the SAM transform)."""
+    parsed: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
+    return parsed
+
+
+def access_log_format() -> str:
+    """The stage's access-log format, as template.yaml declares it (``Mappings.AccessLog``)."""
+    fmt: str = template()["Mappings"]["AccessLog"]["Format"]["Json"]
+    return fmt
+
+
+def parameter_default(name: str) -> Any:
+    return template()["Parameters"][name]["Default"]
+
+
+@cache
+def _default_app() -> AppSpec:
+    return load_app()
+
+
+def function_environment(logical_id: str) -> dict[str, str]:
+    """The environment the template gives a function at its parameters' defaults."""
+    return dict(_default_app().functions[logical_id].environment)

@@ -21,14 +21,6 @@ from .sink import Sink
 from .template import FunctionSpec
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
-# What the Lambda runtime has on the path besides the function's code (boto3 and its
-# dependencies, which the built packages leave out), installed by `make lambda-runtime`.
-LAMBDA_RUNTIME_DIR = (
-    Path(__file__).resolve().parents[1]
-    / ".aws-sam"
-    / "lambda-runtime"
-    / f"python{sys.version_info.major}.{sys.version_info.minor}"
-)
 # Init has its own limit on Lambda (10 s), separate from the invocation timeout.
 INIT_TIMEOUT_S = 10.0
 

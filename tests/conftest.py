@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tests.support import function_environment
+from emulator.template import function_environment
 
 # Set before any test imports the function code, which reads it at import (as on Lambda).
 os.environ.update(function_environment("InferenceFunction"))

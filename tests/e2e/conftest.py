@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,46 +12,9 @@ from typing import Any
 
 import pytest
 
-from emulator.__main__ import Emulator
-from tests.support import ROOT
-
-HOST_BUILD = ROOT / ".aws-sam" / "build-host"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str]
-
-
-class Client:
-    def __init__(self, base_url: str, api_key: str) -> None:
-        self.base_url = base_url
-        self.api_key = api_key
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        key: str | None = "default",
-        raw: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
-        if key is not None:
-            all_headers["x-api-key"] = self.api_key if key == "default" else key
-        request = urllib.request.Request(  # noqa: S310 -- http to the loopback emulator
-            self.base_url + path, data=data, method=method, headers=all_headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                return Reply(response.status, json.loads(response.read()), dict(response.headers))
-        except urllib.error.HTTPError as error:
-            return Reply(error.code, json.loads(error.read()), dict(error.headers))
+from dev_support.http_client import Client
+from dev_support.paths import HOST_BUILD_DIR
+from emulator.stack import Emulator
 
 
 @dataclass
@@ -92,12 +53,12 @@ def sums(metrics: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tupl
 
 
 def start_emulator(state_dir: Path, parameters: dict[str, str] | None = None) -> Running:
-    if not HOST_BUILD.is_dir():
+    if not HOST_BUILD_DIR.is_dir():
         message = "the host build is missing: run `make build-host` first"
         if os.environ.get("REQUIRE_BUILDS"):
             pytest.fail(message)
         pytest.skip(message)
-    emulator = Emulator(state_dir, HOST_BUILD, port=0, parameters=parameters).start()
+    emulator = Emulator(state_dir, HOST_BUILD_DIR, port=0, parameters=parameters).start()
     return Running(emulator, Client(emulator.base_url, emulator.api_key), state_dir)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bench import monitoring, package
-from tests.e2e.conftest import HOST_BUILD
+from dev_support.paths import HOST_BUILD_DIR
 
 
 def test_monitoring_run_accounts_for_every_request_and_prices_its_bytes() -> None:
-    if not HOST_BUILD.is_dir():
+    if not HOST_BUILD_DIR.is_dir():
         pytest.skip("the host build is missing")
 
     results = monitoring.run(requests=60, seconds=0.5, clients=3)

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from sklearn.datasets import load_digits, load_iris
 
+from dev_support.lambda_events import load_event
 from tests.e2e.conftest import Running, sums
-from tests.support import load_event
 
 INFER = "/v2/models/{model_name}/infer"
 INFER_VERSION = "/v2/models/{model_name}/versions/{model_version}/infer"

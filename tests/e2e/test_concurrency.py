@@ -6,8 +6,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from emulator.stack import THROTTLING_LIFTED
 from tests.e2e.conftest import start_emulator
-from tests.support import THROTTLING_LIFTED
 
 REQUESTS = 2000
 THREADS = 16

@@ -18,10 +18,11 @@ from typing import Any
 
 from jsonschema import Draft4Validator
 
-from emulator.__main__ import Emulator
+from dev_support.http_client import Reply
 from emulator.logs import RETRIES
+from emulator.stack import Emulator
 from emulator.worker import Worker
-from tests.e2e.conftest import Reply, start_emulator, sums
+from tests.e2e.conftest import start_emulator, sums
 from tests.e2e.faulty import DIES, HEADER, RAISES
 from tests.support import openapi
 

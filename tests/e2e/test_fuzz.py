@@ -19,9 +19,10 @@ import schemathesis
 from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
+from dev_support.paths import MODELS_DIR, TEMPLATE_PATH
+from emulator.stack import THROTTLING_LIFTED
 from emulator.template import load_app
 from tests.e2e.conftest import FUZZ_TALLY, Running, start_emulator, sums
-from tests.support import MODELS_DIR, TEMPLATE_PATH, THROTTLING_LIFTED
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FRAMING = {"content-length", "transfer-encoding"}

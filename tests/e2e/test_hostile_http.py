@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from emulator.stack import THROTTLING_LIFTED
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from tests.e2e.conftest import Running, start_emulator
-from tests.support import THROTTLING_LIFTED
 
 INFER = "/v2/models/iris/infer"
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -116,7 +116,7 @@ def send(running: Running, hostile: Hostile) -> Raw:
     """One request, raw: any bytes, any headers, and the body read as JSON or not at all."""
     url = urlsplit(running.client.base_url)
     connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=60)
-    headers = {"Content-Type": "application/json", "x-api-key": running.client.api_key}
+    headers = {"Content-Type": "application/json", "x-api-key": running.client.api_key or ""}
     headers.update(dict(hostile.headers))
     try:
         connection.request("POST", url.path + hostile.path, body=hostile.body, headers=headers)

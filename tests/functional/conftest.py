@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from dev_support.lambda_events import FakeLambdaContext
 from inference.handler import lambda_handler
 from inference.telemetry import logger
-from tests.support import FakeLambdaContext
 
 
 @dataclass(frozen=True)

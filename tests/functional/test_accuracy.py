@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, load_iris
 
+from dev_support.lambda_events import load_event, with_body
 from inference.settings import DEFAULT_MAX_BATCH_ROWS
 from tests.functional.conftest import Invoke
-from tests.support import load_event, with_body
 
 MIN_ACCURACY = 0.95
 

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from dev_support.lambda_events import load_event, with_body
 from inference import handler
 from inference.model_registry import LoadedModel, ModelRegistry
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from tests.functional.conftest import Invoke
-from tests.support import load_event, with_body
 
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from dev_support.lambda_events import load_event, with_body
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from tests.functional.conftest import Invocation, Invoke
-from tests.support import emf_blobs, load_event, with_body
+from tests.support import emf_blobs
 
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 DIGITS_ROW = [float(i % 17) for i in range(64)]

@@ -10,21 +10,16 @@ from typing import Any
 
 import pytest
 
+from dev_support.lambda_events import FakeLambdaContext, load_event, subscription_event
+from dev_support.paths import ROOT
+from emulator.logs import render_access_log
+from emulator.template import function_environment
 from log_processor import metrics as m
 from log_processor.batch import process_batch
 from log_processor.handler import lambda_handler, logger
 from log_processor.settings import load_settings
 from tests.emf import emf_errors
-from tests.support import (
-    ROOT,
-    FakeLambdaContext,
-    emf_blobs,
-    function_environment,
-    load_event,
-    log_records,
-    render_access_log,
-    subscription_event,
-)
+from tests.support import emf_blobs, log_records
 
 MINUTE_A = 1_795_582_200_000
 MINUTE_B = MINUTE_A + 60_000

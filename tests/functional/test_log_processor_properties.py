@@ -10,9 +10,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dev_support.lambda_events import FakeLambdaContext, subscription_event
+from emulator.logs import render_access_log
 from log_processor.handler import lambda_handler
 from tests.emf import emf_errors
-from tests.support import FakeLambdaContext, emf_blobs, render_access_log, subscription_event
+from tests.support import emf_blobs
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),

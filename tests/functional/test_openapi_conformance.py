@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
+from dev_support.lambda_events import load_event, with_body
+from dev_support.paths import EVENTS_DIR
 from tests.functional.conftest import Invoke
-from tests.support import EVENTS_DIR, load_event, openapi, with_body
+from tests.support import openapi
 
 
 def documented_schema(resource: str, method: str, status: int) -> dict[str, Any]:

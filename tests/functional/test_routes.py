@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, load_iris
 
+from dev_support.lambda_events import load_event
+from dev_support.paths import MODELS_DIR
+from emulator.template import function_environment
 from tests.functional.conftest import Invoke
-from tests.support import MODELS_DIR, function_environment, load_event
 
 
 def committed_metadata(name: str, version: str = "1") -> dict[str, Any]:

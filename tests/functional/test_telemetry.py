@@ -7,18 +7,12 @@ from typing import Any
 
 import pytest
 
+from dev_support.lambda_events import load_event, with_body
+from dev_support.paths import ROOT
+from emulator.template import function_environment
 from inference import telemetry
 from tests.functional.conftest import Invoke
-from tests.support import (
-    ROOT,
-    cold_invoke,
-    emf_blobs,
-    emitted_metrics,
-    fresh_interpreter,
-    function_environment,
-    load_event,
-    with_body,
-)
+from tests.support import cold_invoke, emf_blobs, emitted_metrics, fresh_interpreter
 
 MODEL = ("model", "service")
 ALL_MODELS = ("service",)
@@ -219,7 +213,7 @@ _RESTORED_INVOKE = """
 import json, sys, types
 hooks = []
 sys.modules["snapshot_restore_py"] = types.SimpleNamespace(register_after_restore=hooks.append)
-from tests.support import FakeLambdaContext, load_event
+from dev_support.lambda_events import FakeLambdaContext, load_event
 from inference.handler import lambda_handler
 for hook in hooks:  # what Lambda does when it resumes an environment from a snapshot
     hook()

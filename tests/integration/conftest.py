@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import Client, start_emulator
+from dev_support.http_client import Client
+from tests.e2e.conftest import start_emulator
 
 STACK_ENV = "AWS_SAM_STACK_NAME"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Client
+from dev_support.http_client import Client
 
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import ROOT
+from dev_support.paths import ROOT
 
 RUNTIME_REQUIREMENTS = ROOT / "requirements-lambda-runtime.txt"
 

@@ -19,14 +19,16 @@ from typing import Any
 
 import pytest
 
-from emulator.worker import LAMBDA_RUNTIME_DIR, lambda_python_path
+from dev_support.lambda_events import INVOKE_BUILT_HANDLER
+from dev_support.paths import BUILD_DIR, HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, ROOT
+from emulator.template import access_log_format, parameter_default
+from emulator.worker import lambda_python_path
 from tests.package.pins import normalized, runtime_pins
-from tests.support import INVOKE_BUILT_HANDLER, ROOT, access_log_format, parameter_default
 
-LAMBDA_BUILD = ROOT / ".aws-sam" / "build" / "InferenceFunction"
-LAMBDA_LOG_PROCESSOR = ROOT / ".aws-sam" / "build" / "LogProcessorFunction"
-HOST_BUILD = ROOT / ".aws-sam" / "build-host" / "InferenceFunction"
-HOST_LOG_PROCESSOR = ROOT / ".aws-sam" / "build-host" / "LogProcessorFunction"
+LAMBDA_BUILD = BUILD_DIR / "InferenceFunction"
+LAMBDA_LOG_PROCESSOR = BUILD_DIR / "LogProcessorFunction"
+HOST_BUILD = HOST_BUILD_DIR / "InferenceFunction"
+HOST_LOG_PROCESSOR = HOST_BUILD_DIR / "LogProcessorFunction"
 ALL_BUILDS = [LAMBDA_BUILD, LAMBDA_LOG_PROCESSOR, HOST_BUILD, HOST_LOG_PROCESSOR]
 # Lambda's limit for an unzipped deployment package.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from dev_support.paths import ROOT
 from tests.package.pins import normalized, requirement_lines, runtime_pins
-from tests.support import ROOT
 
 FUNCTIONS = {
     "inference_fn": ROOT / "requirements-inference.txt",

@@ -3,8 +3,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from dev_support.paths import TEMPLATE_PATH
 from emulator.template import transform_offline
-from tests.support import TEMPLATE_PATH
 
 AUTH_MODES = ("API_KEY", "IAM", "NONE")
 

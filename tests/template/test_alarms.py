@@ -16,20 +16,15 @@ from typing import Any
 
 import pytest
 
+from dev_support.lambda_events import FakeLambdaContext, load_event, subscription_event
+from dev_support.paths import ROOT
+from emulator.logs import render_access_log
+from emulator.template import parameter_default
 from inference.handler import lambda_handler as inference_handler
 from inference.telemetry import logger as inference_logger
 from log_processor.handler import lambda_handler as log_processor_handler
 from log_processor.handler import logger as log_processor_logger
-from tests.support import (
-    ROOT,
-    FakeLambdaContext,
-    cold_invoke,
-    emf_blobs,
-    load_event,
-    parameter_default,
-    render_access_log,
-    subscription_event,
-)
+from tests.support import cold_invoke, emf_blobs
 from tests.template.conftest import properties_of, resources_of
 
 API_METRICS = {"Count", "4XXError", "5XXError", "Latency", "IntegrationLatency"}

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-from emulator.template import Resolver
-from tests.support import load_event, openapi, template
+from dev_support.lambda_events import load_event
+from emulator.template import Resolver, template
+from tests.support import openapi
 from tests.template.conftest import AUTH_MODES, properties_of
 
 OIP_ROUTES = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from emulator.template import function_environment, parameter_default
 from log_processor import metrics
 from log_processor.settings import load_settings
-from tests.support import function_environment, parameter_default
 from tests.template.conftest import policy_statements, properties_of, resources_of
 
 # The contract dashboards and alarms are built on: name -> (unit, dimensions).

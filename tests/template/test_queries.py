@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.support import access_log_format, template
+from emulator.template import access_log_format, template
 from tests.template.conftest import properties_of
 
 ACCESS_FIELDS = set(

@@ -6,7 +6,8 @@ import shlex
 import tomllib
 from typing import Any
 
-from tests.support import ROOT, template
+from dev_support.paths import ROOT
+from emulator.template import template
 
 
 def samconfig() -> dict[str, Any]:

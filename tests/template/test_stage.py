@@ -8,7 +8,7 @@ import re
 import pytest
 
 from emulator.logs import render
-from tests.support import access_log_format, parameter_default
+from emulator.template import access_log_format, parameter_default
 from tests.template.conftest import properties_of
 
 # The fields the access log must carry, and the $context variable behind each.

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.template import Resolver
+from emulator.template import Resolver, parameter_default, template
 from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from inference.telemetry import DEFAULT_NAMESPACE
-from tests.support import parameter_default, template
 from tests.template.conftest import (
     AUTH_MODES,
     policy_statements,

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from emulator.logs import render_access_log
+from emulator.template import access_log_format
 from log_processor.access_log import AccessRecord, MalformedLine, field_map, parse_line
-from tests.support import access_log_format, render_access_log
 
 FIELDS = field_map(access_log_format())
 FALLBACK_MS = 1_795_582_260_000

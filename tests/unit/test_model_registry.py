@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from dev_support.paths import MODELS_DIR
 from inference.errors import NotFound
 from inference.model_registry import (
     LoadedModel,
@@ -19,7 +20,6 @@ from inference.model_registry import (
     load_registry,
     session_options,
 )
-from tests.support import MODELS_DIR
 
 
 def metadata(name: str, version: str) -> ModelMetadata:
