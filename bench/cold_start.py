@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.timing import medians
 from dev_support.lambda_events import INVOKE_BUILT_HANDLER
 from dev_support.paths import HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, ROOT
+from emulator.template import function_environment
 from emulator.worker import lambda_python_path
 
 BUILD = HOST_BUILD_DIR / "InferenceFunction"
@@ -38,7 +39,8 @@ def first_request(module: str) -> list[str]:
 
 def _process(arguments: list[str], path: str | None) -> None:
     python = getattr(sys, "_base_executable", sys.executable)
-    env = {"POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "bench"}
+    # The function's environment from the template, for all three: the same work at init.
+    env = {**function_environment("InferenceFunction"), "POWERTOOLS_TRACE_DISABLED": "1"}
     if path is not None:
         env["PYTHONPATH"] = path
     subprocess.run(  # noqa: S603 -- our interpreter, our code

@@ -16,8 +16,12 @@ import numpy as np
 
 from bench.timing import medians
 from dev_support.lambda_events import FakeLambdaContext, load_event, with_body
+from emulator.template import function_environment
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+# The function reads its settings at import, from the environment the template gives it.
+for _name, _value in function_environment("InferenceFunction").items():
+    os.environ.setdefault(_name, _value)
 
 
 def infer_event(rows: int) -> dict[str, Any]:

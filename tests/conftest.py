@@ -11,5 +11,3 @@ os.environ.update(function_environment("InferenceFunction"))
 os.environ.update(function_environment("LogProcessorFunction"))
 # Powertools' documented test setting: no X-Ray daemon here.
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
-# The SAM translator resolves pseudo parameters; tests never ask AWS for a region.
-os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")

@@ -13,6 +13,11 @@ from typing import Any
 from samtranslator.yaml_helper import yaml_parse
 
 from dev_support.paths import OPENAPI_PATH, ROOT
+from emulator.template import function_environment
+from inference.settings import load_settings
+
+# The inference function's limits at the template's defaults (MaxBatchRows, MaxBodyBytes).
+LIMITS = load_settings(function_environment("InferenceFunction")).limits
 
 
 def openapi() -> dict[str, Any]:

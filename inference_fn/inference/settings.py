@@ -1,4 +1,9 @@
-"""Configuration read once from the environment the template sets."""
+"""Configuration read once, at init, from the environment the template sets.
+
+Every value has one default, the template parameter's: a variable the template sets
+but the environment lacks fails init with its name, rather than a second default here
+quietly disagreeing with the template.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +12,52 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_MAX_BATCH_ROWS = 256
-# Well under Lambda's 6 MB synchronous payload limit; a full digits batch is ~80 KB.
-DEFAULT_MAX_BODY_BYTES = 1_048_576
 BUNDLED_MODELS_DIR = Path(__file__).resolve().parent / "models"
+
+
+class ConfigurationError(ValueError):
+    """The function's environment is missing or holds an invalid setting."""
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_batch_rows: int
+    max_body_bytes: int
 
 
 @dataclass(frozen=True)
 class Settings:
+    service: str
+    namespace: str
     limits: Limits
     models_dir: Path
 
 
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
+def required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(
+            f"{name} is not set: the function's environment comes from template.yaml"
+            " (sam deploy, sam local and the emulator set it); set it to run the handler"
+            " elsewhere"
+        )
+    return value
+
+
+def _positive_int(environ: Mapping[str, str], name: str) -> int:
+    raw = required(environ, name)
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+        raise ConfigurationError(f"{name} must be a positive integer, got {raw!r}")
     return int(raw)
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(
+        service=required(environ, "POWERTOOLS_SERVICE_NAME"),
+        namespace=required(environ, "POWERTOOLS_METRICS_NAMESPACE"),
         limits=Limits(
-            max_batch_rows=_positive_int(environ, "MAX_BATCH_ROWS", DEFAULT_MAX_BATCH_ROWS),
-            max_body_bytes=_positive_int(environ, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            max_batch_rows=_positive_int(environ, "MAX_BATCH_ROWS"),
+            max_body_bytes=_positive_int(environ, "MAX_BODY_BYTES"),
         ),
         models_dir=Path(environ.get("MODELS_DIR") or BUNDLED_MODELS_DIR),
     )

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-DEFAULT_NAMESPACE = "ModelEndpoint"
 # Dimension value for requests naming a model we do not serve: one fixed value
 # instead of one new (billed) metric series per name a client invents.
 UNKNOWN_MODEL = "unknown"
@@ -84,10 +83,11 @@ CONTRACT: tuple[MetricSpec, ...] = (
     INIT_DURATION,
 )
 
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
-
+# Service and namespace come from the environment the template sets (Powertools reads
+# POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE); settings.load_settings
+# fails init when either is missing.
 logger = Logger()
-metrics = Metrics(namespace=NAMESPACE)
+metrics = Metrics()
 tracer = Tracer()
 
 # Health and metadata requests publish no application metrics by design.
@@ -153,7 +153,10 @@ def record_inference(record: InferenceRecord) -> None:
 def record_init_duration(duration_ms: float, function_name: str) -> None:
     """Published beside Powertools' ColdStart metric, with the same dimensions."""
     with single_metric(
-        name=INIT_DURATION.name, unit=INIT_DURATION.unit, value=duration_ms, namespace=NAMESPACE
+        name=INIT_DURATION.name,
+        unit=INIT_DURATION.unit,
+        value=duration_ms,
+        namespace=metrics.namespace,
     ) as metric:
         metric.add_dimension(name="function_name", value=function_name)
         if metrics.service:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-DEFAULT_NAMESPACE = "ModelEndpoint"
-
 
 class Unit(StrEnum):
     COUNT = "Count"

@@ -1,4 +1,8 @@
-"""Configuration read once from the environment the template sets."""
+"""Configuration read once, at init, from the environment the template sets.
+
+Every value has one default, the template parameter's: a variable the template sets
+but the environment lacks fails init with its name.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .access_log import FieldMap, field_map
-from .metrics import DEFAULT_NAMESPACE
 
-DEFAULT_LATENCY_SLO_MS = 1000.0
+
+class ConfigurationError(ValueError):
+    """The function's environment is missing or holds an invalid setting."""
 
 
 @dataclass(frozen=True)
@@ -28,13 +33,36 @@ def _names(raw: str) -> frozenset[str]:
     return frozenset(name.strip() for name in raw.split(",") if name.strip())
 
 
+def required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(
+            f"{name} is not set: the function's environment comes from template.yaml"
+            " (sam deploy, sam local and the emulator set it); set it to run the handler"
+            " elsewhere"
+        )
+    return value
+
+
+def _positive_number(environ: Mapping[str, str], name: str) -> float:
+    raw = required(environ, name)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigurationError(f"{name} must be a positive number, got {raw!r}")
+    return value
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(
-        namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
-        service=environ.get("POWERTOOLS_SERVICE_NAME") or "service_undefined",
-        default_stage=environ.get("STAGE_NAME") or "unknown",
+        namespace=required(environ, "POWERTOOLS_METRICS_NAMESPACE"),
+        service=required(environ, "POWERTOOLS_SERVICE_NAME"),
+        default_stage=required(environ, "STAGE_NAME"),
+        # Empty lists are meaningful: no model names known, no per-client metrics.
         known_models=_names(environ.get("KNOWN_MODELS", "")),
         client_api_keys=_names(environ.get("CLIENT_API_KEY_IDS", "")),
         fields=field_map(environ.get("ACCESS_LOG_FORMAT")),
-        latency_objective_ms=float(environ.get("LATENCY_SLO_MS") or DEFAULT_LATENCY_SLO_MS),
+        latency_objective_ms=_positive_number(environ, "LATENCY_SLO_MS"),
     )

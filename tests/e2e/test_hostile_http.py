@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from emulator.stack import THROTTLING_LIFTED
-from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from tests.e2e.conftest import Running, start_emulator
+from tests.support import LIMITS
 
 INFER = "/v2/models/iris/infer"
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -69,10 +69,10 @@ def padded(body: bytes, size: int) -> bytes:
 
 
 TEXT = (("Content-Type", "text/plain"),)
-OVER_LIMIT_ROWS = DEFAULT_MAX_BATCH_ROWS + 1
+OVER_LIMIT_ROWS = LIMITS.max_batch_rows + 1
 
 HOSTILE = [
-    Hostile("body one byte over MaxBodyBytes", padded(iris(), DEFAULT_MAX_BODY_BYTES + 1), 413),
+    Hostile("body one byte over MaxBodyBytes", padded(iris(), LIMITS.max_body_bytes + 1), 413),
     Hostile(
         "batch one row over MaxBatchRows",
         iris(shape=[OVER_LIMIT_ROWS, 4], data=IRIS_ROW * OVER_LIMIT_ROWS),
@@ -151,8 +151,8 @@ def good(running: Running) -> None:
 
 
 def test_limits_are_inclusive(running: Running) -> None:
-    at_size = Hostile("body at MaxBodyBytes", padded(iris(), DEFAULT_MAX_BODY_BYTES), 200)
-    rows = DEFAULT_MAX_BATCH_ROWS
+    at_size = Hostile("body at MaxBodyBytes", padded(iris(), LIMITS.max_body_bytes), 200)
+    rows = LIMITS.max_batch_rows
     at_rows = Hostile("rows at MaxBatchRows", iris(shape=[rows, 4], data=IRIS_ROW * rows), 200)
 
     assert send(running, at_size).status == 200

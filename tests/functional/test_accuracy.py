@@ -10,8 +10,8 @@ import pytest
 from sklearn.datasets import load_digits, load_iris
 
 from dev_support.lambda_events import load_event, with_body
-from inference.settings import DEFAULT_MAX_BATCH_ROWS
 from tests.functional.conftest import Invoke
+from tests.support import LIMITS
 
 MIN_ACCURACY = 0.95
 
@@ -25,8 +25,8 @@ def test_accuracy_over_the_full_dataset(
     event = {**event, "path": f"/v2/models/{model}/infer", "pathParameters": {"model_name": model}}
     predicted: list[int] = []
 
-    for start in range(0, len(bunch.data), DEFAULT_MAX_BATCH_ROWS):
-        batch = bunch.data[start : start + DEFAULT_MAX_BATCH_ROWS]
+    for start in range(0, len(bunch.data), LIMITS.max_batch_rows):
+        batch = bunch.data[start : start + LIMITS.max_batch_rows]
         body = {
             "inputs": [
                 {

@@ -12,8 +12,8 @@ import pytest
 from dev_support.lambda_events import load_event, with_body
 from inference import handler
 from inference.model_registry import LoadedModel, ModelRegistry
-from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from tests.functional.conftest import Invoke
+from tests.support import LIMITS
 
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 
@@ -89,17 +89,17 @@ def test_malformed_requests_get_400(invoke: Invoke, body: Any, status: int, ment
 
 
 def test_rows_over_the_limit_get_413(invoke: Invoke) -> None:
-    rows = DEFAULT_MAX_BATCH_ROWS + 1
+    rows = LIMITS.max_batch_rows + 1
     body = iris_request(shape=[rows, 4], data=IRIS_ROW * rows)
 
     status, error = infer(invoke, body)
 
     assert status == 413
-    assert str(DEFAULT_MAX_BATCH_ROWS) in error
+    assert str(LIMITS.max_batch_rows) in error
 
 
 def test_rows_at_the_limit_are_served(invoke: Invoke) -> None:
-    rows = DEFAULT_MAX_BATCH_ROWS
+    rows = LIMITS.max_batch_rows
     body = iris_request(shape=[rows, 4], data=IRIS_ROW * rows)
 
     result = invoke(with_body(load_event("infer_iris"), body))
@@ -110,7 +110,7 @@ def test_rows_at_the_limit_are_served(invoke: Invoke) -> None:
 
 @pytest.mark.parametrize("base64_encoded", [False, True])
 def test_body_over_the_byte_limit_gets_413(invoke: Invoke, base64_encoded: bool) -> None:
-    padding = " " * DEFAULT_MAX_BODY_BYTES
+    padding = " " * LIMITS.max_body_bytes
     body = json.dumps(iris_request()) + padding
     event = with_body(load_event("infer_iris"), body)
     if base64_encoded:
@@ -119,7 +119,7 @@ def test_body_over_the_byte_limit_gets_413(invoke: Invoke, base64_encoded: bool)
     result = invoke(event)
 
     assert result.status == 413
-    assert str(DEFAULT_MAX_BODY_BYTES) in result.body["error"]
+    assert str(LIMITS.max_body_bytes) in result.body["error"]
 
 
 def test_body_that_is_not_base64_gets_400(invoke: Invoke) -> None:

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from dev_support.lambda_events import load_event, with_body
-from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
 from tests.functional.conftest import Invocation, Invoke
-from tests.support import emf_blobs
+from tests.support import LIMITS, emf_blobs
 
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
 DIGITS_ROW = [float(i % 17) for i in range(64)]
@@ -145,8 +144,8 @@ def padded(document: dict[str, Any], size: int) -> str:
 
 
 def test_body_at_the_byte_limit_is_served(call: Call) -> None:
-    body = padded(iris(), DEFAULT_MAX_BODY_BYTES)
-    assert len(body.encode()) == DEFAULT_MAX_BODY_BYTES
+    body = padded(iris(), LIMITS.max_body_bytes)
+    assert len(body.encode()) == LIMITS.max_body_bytes
 
     assert call(with_body(load_event("infer_iris"), body)).status == 200
     assert call(base64_event(body.encode())).status == 200
@@ -154,7 +153,7 @@ def test_body_at_the_byte_limit_is_served(call: Call) -> None:
 
 @pytest.mark.parametrize("base64_encoded", [False, True], ids=["text", "base64"])
 def test_body_one_byte_over_the_limit_gets_413(call: Call, base64_encoded: bool) -> None:
-    body = padded(iris(), DEFAULT_MAX_BODY_BYTES + 1)
+    body = padded(iris(), LIMITS.max_body_bytes + 1)
     event = (
         base64_event(body.encode()) if base64_encoded else with_body(load_event("infer_iris"), body)
     )
@@ -162,20 +161,20 @@ def test_body_one_byte_over_the_limit_gets_413(call: Call, base64_encoded: bool)
     answer = call(event)
 
     assert_refused(answer, 413, REQUEST_ID)
-    assert str(DEFAULT_MAX_BODY_BYTES) in answer.body["error"]
+    assert str(LIMITS.max_body_bytes) in answer.body["error"]
 
 
 def test_body_under_the_limit_in_characters_but_over_in_bytes_gets_413(call: Call) -> None:
     # 3 UTF-8 bytes per character: a third of the limit in characters is over it in bytes.
-    document = {**iris(), "id": "€" * (DEFAULT_MAX_BODY_BYTES // 3)}
+    document = {**iris(), "id": "€" * (LIMITS.max_body_bytes // 3)}
     body = json.dumps(document, ensure_ascii=False)
-    assert len(body) < DEFAULT_MAX_BODY_BYTES < len(body.encode())
+    assert len(body) < LIMITS.max_body_bytes < len(body.encode())
 
     assert_refused(call(with_body(load_event("infer_iris"), body)), 413, REQUEST_ID)
 
 
 def test_batch_at_the_row_limit_is_served(call: Call) -> None:
-    rows = DEFAULT_MAX_BATCH_ROWS
+    rows = LIMITS.max_batch_rows
     body = {"inputs": [{"name": "input", "shape": [rows, 64], "datatype": "FP32",
                         "data": [DIGITS_ROW] * rows}]}  # fmt: skip
     event = with_body(load_event("infer_digits_versioned"), body)
@@ -189,7 +188,7 @@ def test_batch_at_the_row_limit_is_served(call: Call) -> None:
 @pytest.mark.parametrize(
     ("rows", "data_rows"),
     [
-        (DEFAULT_MAX_BATCH_ROWS + 1, DEFAULT_MAX_BATCH_ROWS + 1),
+        (LIMITS.max_batch_rows + 1, LIMITS.max_batch_rows + 1),
         # Declared rows are refused before the data is read: no need to send them.
         (10**12, 1),
         (10**30, 1),
@@ -201,7 +200,7 @@ def test_batch_over_the_row_limit_gets_413(call: Call, rows: int, data_rows: int
     answer = call(with_body(load_event("infer_iris"), body))
 
     assert_refused(answer, 413, REQUEST_ID)
-    assert str(DEFAULT_MAX_BATCH_ROWS) in answer.body["error"]
+    assert str(LIMITS.max_batch_rows) in answer.body["error"]
 
 
 def with_raw_id(raw_id: bytes) -> bytes:

@@ -21,7 +21,7 @@ import pytest
 
 from dev_support.lambda_events import INVOKE_BUILT_HANDLER
 from dev_support.paths import BUILD_DIR, HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, ROOT
-from emulator.template import access_log_format, parameter_default
+from emulator.template import function_environment, parameter_default
 from emulator.worker import lambda_python_path
 from tests.package.pins import normalized, runtime_pins
 
@@ -181,7 +181,7 @@ def test_host_build_imports_and_answers_with_the_package_and_the_runtime() -> No
         package,
         "inference.handler",
         "infer_iris.json",
-        {"POWERTOOLS_SERVICE_NAME": "model-endpoint", "AWS_DEFAULT_REGION": "eu-west-1"},
+        function_environment("InferenceFunction"),
     )
 
     assert response["statusCode"] == 200
@@ -197,11 +197,7 @@ def test_host_build_of_the_log_processor_processes_a_batch() -> None:
         package,
         "log_processor.handler",
         "access_log_subscription.json",
-        {
-            "POWERTOOLS_SERVICE_NAME": "model-endpoint",
-            "ACCESS_LOG_FORMAT": access_log_format(),
-            "KNOWN_MODELS": "digits,iris",
-        },
+        function_environment("LogProcessorFunction"),
     )
 
     assert result["lines"] == result["valid"] > 0

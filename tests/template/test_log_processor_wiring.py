@@ -40,7 +40,6 @@ def test_function_runtime_and_reads_the_template_access_log_format() -> None:
     assert function["Handler"] == "log_processor.handler.lambda_handler"
     env = function["Environment"]["Variables"]
     assert env["ACCESS_LOG_FORMAT"] == {"Fn::FindInMap": ["AccessLog", "Format", "Json"]}
-    assert parameter_default("MetricsNamespace") == metrics.DEFAULT_NAMESPACE
     settings = load_settings(function_environment("LogProcessorFunction"))
     assert settings.known_models == frozenset({"digits", "iris"})
     assert settings.fields.names["requestId"] == "request_id"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from emulator.template import Resolver, parameter_default, template
-from inference.settings import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BODY_BYTES
-from inference.telemetry import DEFAULT_NAMESPACE
 from tests.template.conftest import (
     AUTH_MODES,
     policy_statements,
@@ -167,12 +165,6 @@ def test_api_key_mode_wires_a_key_into_a_usage_plan_on_the_stage() -> None:
     outputs = transformed()["Outputs"]
     assert outputs["ApiKeyId"]["Value"] == {"Ref": "DefaultClientApiKey"}
     assert "--include-value" in outputs["ApiKeyValueCommand"]["Value"]["Fn::Sub"]
-
-
-def test_function_defaults_match_the_template_defaults() -> None:
-    assert parameter_default("MetricsNamespace") == DEFAULT_NAMESPACE
-    assert parameter_default("MaxBatchRows") == DEFAULT_MAX_BATCH_ROWS
-    assert parameter_default("MaxBodyBytes") == DEFAULT_MAX_BODY_BYTES
 
 
 def test_outputs_name_the_url_the_function_and_the_log_groups() -> None:
