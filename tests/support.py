@@ -26,6 +26,21 @@ def openapi() -> dict[str, Any]:
     return parsed
 
 
+def readme_metrics(heading: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The metrics table under ``heading`` in the README: name -> (unit, sorted dimensions)."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = lines.index(heading)
+    table: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for line in lines[start + 1 :]:
+        if line.startswith("#"):
+            break
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) >= 3:
+            dimensions = tuple(sorted(cells[2].replace("`", "").split(", ")))
+            table[cells[0].strip("`")] = (cells[1], dimensions)
+    return table
+
+
 def json_lines(text: str) -> Iterator[dict[str, Any]]:
     for line in text.splitlines():
         if line.startswith("{"):

@@ -8,44 +8,21 @@ from typing import Any
 import pytest
 
 from dev_support.lambda_events import load_event, with_body
-from dev_support.paths import ROOT
 from emulator.template import function_environment
 from inference import telemetry
 from tests.functional.conftest import Invoke
-from tests.support import cold_invoke, emf_blobs, emitted_metrics, fresh_interpreter
+from tests.support import cold_invoke, emf_blobs, emitted_metrics, fresh_interpreter, readme_metrics
 
-MODEL = ("model", "service")
-ALL_MODELS = ("service",)
-FUNCTION = ("function_name", "service")
-# The contract dashboards and alarms are built on: name -> (unit, dimension sets).
-EXPECTED_CONTRACT = {
-    "Inferences": ("Count", (MODEL, ALL_MODELS)),
-    "InferenceRows": ("Count", (MODEL, ALL_MODELS)),
-    "ModelLatency": ("Milliseconds", (MODEL, ALL_MODELS)),
-    "HandlerLatency": ("Milliseconds", (MODEL, ALL_MODELS)),
-    "PredictionConfidence": ("Percent", (MODEL, ALL_MODELS)),
-    "InferenceErrors": ("Count", (MODEL, ALL_MODELS)),
-    "ColdStart": ("Count", (FUNCTION,)),
-    "InitDuration": ("Milliseconds", (FUNCTION,)),
-}
+SPECS = {spec.name: spec for spec in telemetry.CONTRACT}
 
 
 def first_set(metrics: dict[str, list[Any]], name: str) -> list[Any]:
     """The series of ``name`` in its first dimension set (per model, or per function)."""
-    wanted = EXPECTED_CONTRACT[name][1][0]
+    wanted = tuple(sorted(SPECS[name].dimension_sets[0]))
     return [emitted for emitted in metrics.get(name, []) if emitted.dimensions == wanted]
 
 
 ENV = function_environment("InferenceFunction")
-
-
-def test_declared_contract_is_the_documented_one() -> None:
-    declared = {
-        spec.name: (spec.unit.value, tuple(tuple(sorted(d)) for d in spec.dimension_sets))
-        for spec in telemetry.CONTRACT
-    }
-
-    assert declared == EXPECTED_CONTRACT
 
 
 def test_cold_infer_request_emits_every_metric_of_the_contract() -> None:
@@ -53,11 +30,12 @@ def test_cold_infer_request_emits_every_metric_of_the_contract() -> None:
     metrics = emitted_metrics(stdout)
 
     assert json.loads(stdout.splitlines()[-1]) == {"status": 200}
-    for name, (unit, dimension_sets) in EXPECTED_CONTRACT.items():
+    for name, spec in SPECS.items():
         assert name in metrics, f"{name} missing from EMF output"
-        assert {emitted.dimensions for emitted in metrics[name]} == set(dimension_sets), name
+        dimension_sets = {tuple(sorted(dimensions)) for dimensions in spec.dimension_sets}
+        assert {emitted.dimensions for emitted in metrics[name]} == dimension_sets, name
         for emitted in metrics[name]:
-            assert emitted.unit == unit, name
+            assert emitted.unit == spec.unit.value, name
             assert emitted.namespace == ENV["POWERTOOLS_METRICS_NAMESPACE"]
             assert dict(emitted.dimension_values)["service"] == ENV["POWERTOOLS_SERVICE_NAME"]
 
@@ -198,15 +176,12 @@ def test_trace_id_travels_in_the_line_when_lambda_sets_one(
     assert line["xray_trace_id"] == root
 
 
-def test_readme_documents_every_metric_of_the_contract() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_readme_table_is_the_declared_contract() -> None:
+    declared = {
+        spec.name: (spec.unit.value, tuple(sorted(spec.dimensions))) for spec in telemetry.CONTRACT
+    }
 
-    for name, (unit, dimension_sets) in EXPECTED_CONTRACT.items():
-        dimensions = dimension_sets[0]
-        (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{name}` |")]
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert cells[1] == unit, name
-        assert sorted(cells[2].replace("`", "").split(", ")) == list(dimensions), name
+    assert readme_metrics("## Metrics") == declared
 
 
 _RESTORED_INVOKE = """

@@ -3,33 +3,8 @@
 from __future__ import annotations
 
 from emulator.template import function_environment, parameter_default
-from log_processor import metrics
 from log_processor.settings import load_settings
 from tests.template.conftest import policy_statements, properties_of, resources_of
-
-# The contract dashboards and alarms are built on: name -> (unit, dimensions).
-EXPECTED_CONTRACT = {
-    "Requests": ("Count", ("service", "stage", "route", "status_class")),
-    "SlowRequests": ("Count", ("service", "stage")),
-    "Latency": ("Milliseconds", ("service", "stage", "route")),
-    "IntegrationLatency": ("Milliseconds", ("service", "stage", "route")),
-    "GatewayOverhead": ("Milliseconds", ("service", "stage", "route")),
-    "ResponseBytes": ("Bytes", ("service", "stage", "route")),
-    "ModelRequests": ("Count", ("service", "stage", "model")),
-    "ModelErrors": ("Count", ("service", "stage", "model")),
-    "Errors": ("Count", ("service", "stage", "error_source", "error_type")),
-    "ClientRequests": ("Count", ("service", "stage", "api_key")),
-    "LogLines": ("Count", ("service",)),
-    "MalformedLogLines": ("Count", ("service",)),
-    "DuplicateLogEvents": ("Count", ("service",)),
-    "DeliveryLag": ("Milliseconds", ("service",)),
-}
-
-
-def test_declared_contract_is_the_documented_one() -> None:
-    declared = {spec.name: (spec.unit.value, spec.dimensions) for spec in metrics.CONTRACT}
-
-    assert declared == EXPECTED_CONTRACT
 
 
 def test_function_runtime_and_reads_the_template_access_log_format() -> None:

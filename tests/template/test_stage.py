@@ -8,7 +8,7 @@ import re
 import pytest
 
 from emulator.logs import render
-from emulator.template import access_log_format, parameter_default
+from emulator.template import access_log_format
 from tests.template.conftest import properties_of
 
 # The fields the access log must carry, and the $context variable behind each.
@@ -71,8 +71,6 @@ def test_method_settings_publish_metrics_and_keep_payloads_out_of_logs() -> None
             "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
         }
     ]
-    assert parameter_default("LoggingLevel") == "ERROR"
-    assert parameter_default("DataTraceEnabled") == "false"
 
 
 def test_access_log_format_is_one_line_with_every_required_field() -> None:

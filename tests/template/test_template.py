@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.template import Resolver, parameter_default, template
+from emulator.template import Resolver, template
 from tests.template.conftest import (
     AUTH_MODES,
     policy_statements,
@@ -19,7 +19,6 @@ def test_inference_function_runtime_and_architecture() -> None:
 
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == [{"Ref": "Architecture"}]
-    assert parameter_default("Architecture") == "arm64"
     assert function["Handler"] == "inference.handler.lambda_handler"
     assert function["TracingConfig"] == {"Mode": "Active"}
     assert function["Timeout"] < 29  # fails before API Gateway's integration timeout
@@ -53,7 +52,6 @@ def test_platform_lines_are_dropped_per_request_but_kept_per_log_batch() -> None
 
     inference = functions["InferenceFunction"]["LoggingConfig"]
     assert inference["SystemLogLevel"] == {"Ref": "LambdaSystemLogLevel"}
-    assert parameter_default("LambdaSystemLogLevel") == "WARN"
     assert functions["LogProcessorFunction"]["LoggingConfig"]["SystemLogLevel"] == "INFO"
 
 
@@ -65,7 +63,6 @@ def test_snap_start_is_an_option_on_a_published_alias(snap_start: str, apply_on:
     function = resources["InferenceFunction"]["Properties"]
     resolve = Resolver(transformed(), {"SnapStart": snap_start}, {})
 
-    assert parameter_default("SnapStart") == "Disabled"
     assert resolve.value(function["SnapStart"]) == {"ApplyOn": apply_on}
     alias = resources["InferenceFunctionAliaslive"]
     assert alias["Type"] == "AWS::Lambda::Alias"
@@ -130,7 +127,6 @@ def test_account_logging_role_is_optional_and_outlives_the_stack() -> None:
     account = resources_of("AWS::ApiGateway::Account")["ApiGatewayAccount"]
 
     assert role["Condition"] == account["Condition"] == "CreateAccountRole"
-    assert parameter_default("CreateApiGatewayAccountRole") == "true"
     assert (role["DeletionPolicy"], role["UpdateReplacePolicy"]) == ("Retain", "Retain")
     assert account["Properties"]["CloudWatchRoleArn"] == {
         "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
