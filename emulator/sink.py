@@ -1,7 +1,9 @@
 """Where the workers' output goes: CloudWatch's part, on disk under the state directory.
 
-EMF documents become metrics (``metrics.jsonl``, one ``{"function", "document"}`` per
-line); every other line is the function's log (``logs/<function>.log``).
+Every line a function writes goes to its log stream, ``logs/<function>.log``, as
+CloudWatch Logs keeps it (EMF documents included); the EMF documents are also extracted
+into ``metrics.jsonl`` (one ``{"function", "document"}`` per line), as CloudWatch
+extracts metrics from the log stream.
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ class Sink:
             if isinstance(document, dict) and "_aws" in document:
                 self._metrics.write(json.dumps({"function": function, "document": document}) + "\n")
                 self._metrics.flush()
-                return
             log = self._logs.get(function)
             if log is None:
                 log = self._logs[function] = (self.logs_dir / f"{function}.log").open(
