@@ -1,10 +1,17 @@
 """Train the bundled classifiers and export them to ONNX with their metadata.
 
 Development only: nothing here is packaged into the Lambda. The datasets ship
-inside scikit-learn, the seeds are fixed, so running this again reproduces the
-committed artifacts::
+inside scikit-learn and the seeds are fixed, so a retrain gives the committed
+models' graph and metadata, their labels on every row of each dataset, and
+probabilities within 1e-3 of theirs (tests/functional/test_training.py)::
 
     .venv/bin/python tools/train_models.py
+
+Not always the same bytes: the solver's rounding depends on the BLAS kernel
+OpenBLAS picks for the CPU and on its thread count, and moves the weights by up
+to 2e-4 and the probabilities by up to 3.4e-5 (measured with OPENBLAS_CORETYPE
+set to Prescott, Nehalem, Sandybridge and Haswell, 1 to 16 threads). The
+committed files are what Haswell's kernel gives with more than one thread.
 """
 
 from __future__ import annotations
