@@ -133,7 +133,7 @@ deploy: build ## sam deploy (samconfig.toml [default]; CONFIG_ENV=prod for produ
 logs: $(STAMP) ## Tail the inference function's logs from a deployed stack
 	$(BIN)/sam logs --config-env $(or $(CONFIG_ENV),default)
 
-train: $(STAMP) ## Retrain and export the bundled models (reproducible, fixed seeds)
+train: $(STAMP) ## Retrain and export the bundled models (fixed seeds; same labels, probabilities within 1e-3)
 	$(BIN)/python tools/train_models.py
 
 clean: ## Remove builds and caches (keeps .venv)
