@@ -7,7 +7,6 @@ derived from it look as they would on AWS.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 import time
@@ -22,6 +21,7 @@ from jsonschema import Draft4Validator
 from . import lambda_logs
 from .logs import LogShipper, render
 from .template import AppSpec, Route
+from .validation import validation_error_string
 from .worker import Worker
 
 # API Gateway's hard limit for an integration to answer.
@@ -129,18 +129,27 @@ class Gateway:
             answer.status, {**answer.headers, "x-amzn-RequestId": request_id}, answer.body
         )
 
-    def _gateway_error(self, ctx: dict[str, Any], status: int, kind: str, message: str) -> Answer:
+    def _gateway_error(
+        self,
+        ctx: dict[str, Any],
+        status: int,
+        kind: str,
+        message: str,
+        validation_errors: str | None = None,
+    ) -> Answer:
+        """API Gateway's own answer: the API's gateway response for ``kind`` (or its family's),
+        rendered with the request's ``$context`` values."""
         ctx["$context.error.responseType"] = kind
-        ctx["$context.error.message"] = message
+        ctx["$context.error.message"] = ctx["$context.error.messageString"] = message
+        if validation_errors is not None:
+            ctx["$context.error.validationErrorString"] = validation_errors
         family = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
         template = (
             self.responses.get(kind, self.responses.get(family, {}))
             .get("responseTemplates", {})
             .get("application/json", '{"message": $context.error.messageString}')
         )
-        body = template.replace("$context.error.messageString", json.dumps(message)).replace(
-            "$context.requestId", ctx["$context.requestId"]
-        )
+        body = render(template, ctx, missing="")
         return Answer(status, {"Content-Type": "application/json"}, body.encode())
 
     def _route(self, exchange: Exchange, path: str, query: str) -> Answer:
@@ -171,13 +180,11 @@ class Gateway:
         # validator and reaches the function, which must refuse bad bodies itself.
         media_type = exchange.headers.get("content-type", "application/json")
         if validator is not None and media_type.split(";")[0].strip().lower() == JSON_MEDIA_TYPE:
-            try:
-                document = json.loads(exchange.body)
-                valid = not any(True for _ in validator.iter_errors(document))
-            except (ValueError, RecursionError):
-                valid = False
-            if not valid:
-                return self._gateway_error(ctx, 400, "BAD_REQUEST_BODY", "Invalid request body")
+            errors = validation_error_string(validator, exchange.body)
+            if errors is not None:
+                return self._gateway_error(
+                    ctx, 400, "BAD_REQUEST_BODY", "Invalid request body", errors
+                )
         return self._integrate(exchange, route, match.groupdict(), path, query)
 
     def _integrate(

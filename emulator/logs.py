@@ -28,12 +28,15 @@ BATCH_SECONDS = 1.0
 RETRIES = 2
 
 
-def render(log_format: str, values: dict[str, Any]) -> str:
-    """The access-log line API Gateway would write: missing values are "-", all escaped."""
+def render(log_format: str, values: dict[str, Any], missing: str = "-") -> str:
+    """``log_format`` with API Gateway's ``$context`` variables substituted, JSON-escaped.
+
+    Access-log lines write a missing value as "-"; gateway responses take ``missing=""``.
+    """
 
     def substitute(match: re.Match[str]) -> str:
         value = values.get(match.group(0))
-        escaped = json.dumps("-" if value is None or value == "" else str(value))
+        escaped = json.dumps(missing if value is None or value == "" else str(value))
         # API Gateway quotes messageString itself; every other variable sits in quotes.
         return escaped if match.group(0) == _PRE_QUOTED else escaped[1:-1]
 

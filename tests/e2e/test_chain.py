@@ -78,19 +78,22 @@ def test_every_route_then_its_access_log_and_metrics(running: Running) -> None:
         "POST", "/v2/models/iris/infer", raw=json.dumps(iris_body(iris_rows)).encode() + b" \xff"
     )
     expect("POST", INFER, 400, binary.status)
-    assert binary.body["error"] == "Invalid request body"
+    assert binary.body["error"].startswith("Invalid request body: [Invalid JSON: ")
 
     # The gateway's own answers.
     missing = client.request("GET", "/v1/models", key=None)
     expect("GET", "-", 403, missing.status)
-    assert missing.body["error"] == "Missing Authentication Token"
+    assert missing.body["error"].startswith("No route takes GET /prod/v1/models: ")
     bad_key = client.request("POST", "/v2/models/iris/infer", iris_body(iris_rows), key="wrong")
     expect("POST", INFER, 403, bad_key.status)
     no_key = client.request("GET", "/v2/models/iris", key=None)
     expect("GET", "/v2/models/{model_name}", 403, no_key.status)
     bad_body = client.request("POST", "/v2/models/iris/infer", {"inputs": []})
     expect("POST", INFER, 400, bad_body.status)
-    assert bad_body.body["error"] == "Invalid request body"
+    assert bad_body.body["error"] == (
+        "Invalid request body: [array is too short: must have at least 1 elements"
+        " but instance has 0 elements]"
+    )
     assert bad_body.body["request_id"]
     # The function's own 4xx: valid for the gateway's schema, wrong for the model.
     wrong_shape = client.request("POST", "/v2/models/iris/infer", iris_body([[1.0, 2.0, 3.0]]))
@@ -147,7 +150,7 @@ def test_methods_without_a_route_answer_403_as_api_gateway_does(running: Running
         reply = running.client.request(method, "/v2/models/iris")
 
         assert reply.status == 403, method
-        assert reply.body["error"] == "Missing Authentication Token"
+        assert reply.body["error"].startswith(f"No route takes {method} /prod/v2/models/iris: ")
 
 
 def test_a_head_answer_has_headers_only(running: Running) -> None:

@@ -110,9 +110,15 @@ def test_faults_answer_5xx_and_every_access_log_line_is_counted_or_dead_lettered
         running.stop()
 
     assert (raised.status, raised.body["error"]) == (500, "internal error")
-    assert (hung.status, hung.body["error"]) == (504, "Endpoint request timed out")
+    assert (hung.status, hung.body["error"]) == (
+        504,
+        "The model function did not answer in time. Retry, or send fewer rows per request.",
+    )
     assert TIMEOUT_S <= hang_s < TIMEOUT_S + 5
-    assert (died.status, died.body["error"]) == (502, "Internal server error")
+    assert (died.status, died.body["error"]) == (
+        502,
+        "The model function failed. Retry; if it persists, report this request_id.",
+    )
     error_schema = Draft4Validator(
         {"$ref": "#/components/schemas/Error", "components": openapi()["components"]}
     )

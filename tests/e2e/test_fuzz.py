@@ -113,4 +113,4 @@ def test_every_answer_is_documented(case: schemathesis.Case[Any], fuzzed: Runnin
     if case.method.upper() != case.operation.method.upper():
         assert response.status_code == 403, (case.method, operation)
         if case.method.upper() != "HEAD":
-            assert response.json()["error"] == "Missing Authentication Token"
+            assert response.json()["error"].startswith(f"No route takes {case.method.upper()} ")

@@ -9,6 +9,7 @@ import pytest
 from jsonschema import Draft4Validator
 
 from dev_support.lambda_events import load_event
+from emulator.logs import render
 from emulator.template import Resolver, template
 from tests.support import openapi
 from tests.template.conftest import AUTH_MODES, properties_of
@@ -123,19 +124,29 @@ def test_request_schema_rejects_malformed_requests(body: Any) -> None:
     assert list(schema_validator("InferRequest").iter_errors(body))
 
 
-@pytest.mark.parametrize("response_type", ["DEFAULT_4XX", "DEFAULT_5XX"])
+GATEWAY_RESPONSES = openapi()["x-amazon-apigateway-gateway-responses"]
+# $context values with everything that could break the JSON around them.
+HOSTILE_CONTEXT = {
+    "$context.requestId": "req-1",
+    "$context.error.message": 'User is not authorized to "invoke" \\ this resource',
+    "$context.error.messageString": 'User is not authorized to "invoke" \\ this resource',
+    "$context.error.validationErrorString": '[object has missing required properties (["data"])]',
+    "$context.httpMethod": "GET",
+    "$context.path": '/prod/v1/"models"\\',
+    "$context.stage": "prod",
+}
+
+
+@pytest.mark.parametrize("response_type", sorted(GATEWAY_RESPONSES))
 def test_gateway_errors_answer_the_functions_json_shape(response_type: str) -> None:
-    responses = openapi()["x-amazon-apigateway-gateway-responses"]
-    body_template = responses[response_type]["responseTemplates"]["application/json"]
-    message = 'Invalid request body: "inputs" \\ missing'
+    body_template = GATEWAY_RESPONSES[response_type]["responseTemplates"]["application/json"]
 
-    rendered = body_template.replace("$context.error.messageString", json.dumps(message)).replace(
-        "$context.requestId", "req-1"
-    )
+    body = json.loads(render(body_template, HOSTILE_CONTEXT, missing=""))
 
-    body = json.loads(rendered)
-    assert body == {"error": message, "request_id": "req-1"}
     assert list(schema_validator("Error").iter_errors(body)) == []
+    assert body["request_id"] == "req-1"
+    # Each says what to fix, not only that something failed.
+    assert len(body["error"]) > 20, response_type
 
 
 def test_every_operation_documents_the_gateway_and_fault_answers() -> None:
