@@ -34,7 +34,7 @@ FUNCTION_DIRS := inference_fn log_processor_fn
 # The functions' locked dependencies as requirements files (pip, the dev venv, scanners).
 FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt
 
-.PHONY: help venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run report deploy logs train clean
+.PHONY: help venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi report deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -123,6 +123,11 @@ PORT ?= 3000
 run: build-host ## Run the whole monitored chain locally on 127.0.0.1:$(PORT) (Ctrl-C stops)
 	$(BIN)/python -m emulator --port $(PORT) --build-dir $(HOST_BUILD_DIR) \
 		--runtime-dir $(LAMBDA_RUNTIME_DIR)
+
+AUTH_MODE ?= API_KEY
+
+openapi: $(STAMP) ## Write .local/openapi.json: the API as plain OpenAPI 3.0 (AUTH_MODE=API_KEY, IAM or NONE)
+	$(BIN)/python -m emulator.openapi --auth-mode $(AUTH_MODE) --out .local/openapi.json
 
 report: $(STAMP) ## Metrics of the local run (.local/metrics.jsonl), as CloudWatch would show them
 	$(BIN)/python -m emulator.report

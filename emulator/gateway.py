@@ -7,6 +7,7 @@ derived from it look as they would on AWS.
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import threading
 import time
@@ -20,12 +21,15 @@ from jsonschema import Draft4Validator
 
 from . import lambda_logs
 from .logs import LogShipper, render
+from .openapi import plain_document
 from .template import AppSpec, Route
 from .validation import validation_error_string
 from .worker import Worker
 
 # API Gateway's hard limit for an integration to answer.
 INTEGRATION_LIMIT_S = 29.0
+# The API document for standard tools, beside the stage: not an API route, so not API traffic.
+DOCUMENT_PATH = "/openapi.json"
 API_KEY_ID = "local-default-client"
 JSON_MEDIA_TYPE = "application/json"
 
@@ -83,6 +87,8 @@ class Gateway:
         self.validators = {
             (route.method, route.resource): self._validator(route) for route in app.routes
         }
+        # The stage's base path, relative to wherever the document is fetched from.
+        self.document = json.dumps(plain_document(app, [{"url": f"/{app.stage}"}])).encode()
 
     def _validator(self, route: Route) -> Draft4Validator | None:
         validator_name = route.operation.get("x-amazon-apigateway-request-validator")
@@ -98,6 +104,8 @@ class Gateway:
         request_id = str(uuid.uuid4())
         url = urlsplit(exchange.raw_path)
         path = url.path
+        if path == DOCUMENT_PATH and exchange.method in ("GET", "HEAD"):
+            return Answer(200, {"Content-Type": "application/json"}, self.document)
         stage_prefix = f"/{self.app.stage}"
         if path == stage_prefix or path.startswith(stage_prefix + "/"):
             path = path[len(stage_prefix) :] or "/"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
+import urllib.request
 from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
+from openapi_spec_validator import validate
 from sklearn.datasets import load_digits, load_iris
 
 from dev_support.lambda_events import load_event
@@ -180,3 +182,18 @@ def test_a_message_with_a_bad_content_length_is_refused_not_dropped(running: Run
 
     assert answer.startswith(b"HTTP/1.1 400")
     assert running.access_log() == []
+
+
+def test_the_api_document_is_served_beside_the_stage_and_is_not_api_traffic(
+    running: Running,
+) -> None:
+    base = running.client.base_url.removesuffix("/prod")
+
+    with urllib.request.urlopen(base + "/openapi.json") as response:  # noqa: S310 -- loopback
+        document = json.load(response)
+    running.stop()
+
+    validate(document)
+    assert document["servers"] == [{"url": "/prod"}]
+    assert "/v2/models/{model_name}/infer" in document["paths"]
+    assert not (running.state_dir / "logs" / "access.log").read_text()

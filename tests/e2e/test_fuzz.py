@@ -9,8 +9,10 @@ tests sends the same requests.
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,16 +21,18 @@ import schemathesis
 from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
-from dev_support.paths import MODELS_DIR, TEMPLATE_PATH
+from dev_support.paths import MODELS_DIR
+from emulator.openapi import plain_document
 from emulator.stack import THROTTLING_LIFTED
 from emulator.template import load_app
 from tests.e2e.conftest import FUZZ_TALLY, Running, start_emulator, sums
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FRAMING = {"content-length", "transfer-encoding"}
-# The document as API Gateway deploys it at the template's defaults (AuthMode=API_KEY).
+# The plain document the emulator serves at /openapi.json (AuthMode=API_KEY, the default).
+DOCUMENT = plain_document(load_app(), [{"url": "/prod"}])
 schema = schemathesis.openapi.from_dict(
-    load_app(TEMPLATE_PATH).openapi,
+    DOCUMENT,
     config=schemathesis.Config.from_dict(
         {
             "generation": {"mode": "all", "max-examples": EXAMPLES, "deterministic": True},
@@ -76,6 +80,10 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         tmp_path_factory.mktemp("fuzz"),
         THROTTLING_LIFTED,
     )
+    # What the fuzzing reads is what the emulator serves to any tool.
+    url = run.client.base_url.removesuffix("/prod") + "/openapi.json"
+    with urllib.request.urlopen(url) as served:  # noqa: S310 -- the loopback emulator
+        assert json.load(served) == DOCUMENT
     started = time.perf_counter()
     yield run
     FUZZ_TALLY.seconds += time.perf_counter() - started
