@@ -129,8 +129,8 @@ AUTH_MODE ?= API_KEY
 openapi: $(STAMP) ## Write .local/openapi.json: the API as plain OpenAPI 3.0 (AUTH_MODE=API_KEY, IAM or NONE)
 	$(BIN)/python -m emulator.openapi --auth-mode $(AUTH_MODE) --out .local/openapi.json
 
-report: $(STAMP) ## Metrics of the local run (.local/metrics.jsonl), as CloudWatch would show them
-	$(BIN)/python -m emulator.report
+report: $(STAMP) ## Metrics of the local run (.local/metrics.jsonl) as CloudWatch would show them; SINCE=, UNTIL= for a window
+	$(BIN)/python -m emulator.report $(if $(SINCE),--since '$(SINCE)') $(if $(UNTIL),--until '$(UNTIL)')
 
 deploy: build ## sam deploy (samconfig.toml [default]; CONFIG_ENV=prod for production)
 	$(BIN)/sam deploy --config-env $(or $(CONFIG_ENV),default)

@@ -68,7 +68,7 @@ class Client:
     def send(self, request: Request) -> int:
         method, path, body, keyed = request
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-        if keyed:
+        if keyed and self.key:
             headers["x-api-key"] = self.key
         self.connection.request(method, self.prefix + path, body=body, headers=headers)
         response = self.connection.getresponse()

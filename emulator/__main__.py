@@ -19,6 +19,35 @@ from dev_support.paths import HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, STATE_DIR
 from .stack import Emulator
 
 
+def banner(emulator: Emulator, state_dir: Path) -> str:
+    """What `make run` prints: where things are, and a request to paste."""
+    url = emulator.base_url
+    key = emulator.api_key
+    auth = (
+        f"  API key (x-api-key): {key}   (kept in {state_dir / 'api-key'})"
+        if key
+        else "  no API key: no route asks for one (AuthMode NONE; IAM signatures are not checked)"
+    )
+    key_header = f"-H 'x-api-key: {key}' " if key else ""
+    body = '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'
+    return "\n".join(
+        [
+            f"model-endpoint emulator on {url}",
+            auth,
+            f"  API document:        {url.removesuffix('/' + emulator.app.stage)}/openapi.json",
+            f"  access log:          {state_dir / 'logs' / 'access.log'}",
+            f"  function logs:       {state_dir / 'logs'}/<function>.log",
+            f"  metrics (EMF):       {emulator.sink.metrics_path}   (make report)",
+            f"  failed log batches:  {state_dir / 'dlq'}",
+            "",
+            f"  curl {key_header}-H 'Content-Type: application/json' \\",
+            f"    -d '{body}' {url}/v2/models/iris/infer",
+            "",
+            "Ctrl-C stops (pending log lines are processed first).",
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
     parser.add_argument("--port", type=int, default=3000)
@@ -57,20 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     emulator.start()
-    url = emulator.base_url
-    print(
-        f"model-endpoint emulator on {url}\n"
-        f"  API key (x-api-key): {emulator.api_key}\n"
-        f"  access log:          {args.state_dir / 'logs' / 'access.log'}\n"
-        f"  function logs:       {args.state_dir / 'logs'}/<function>.log\n"
-        f"  metrics (EMF):       {emulator.sink.metrics_path}   (make report)\n"
-        f"  failed log batches:  {args.state_dir / 'dlq'}\n\n"
-        f"  curl -H 'x-api-key: {emulator.api_key}' -H 'Content-Type: application/json' \\\n"
-        f'    -d \'{{"inputs":[{{"name":"input","shape":[1,4],"datatype":"FP32",'
-        f'"data":[5.1,3.5,1.4,0.2]}}]}}\' {url}/v2/models/iris/infer\n\n'
-        "Ctrl-C stops (pending log lines are processed first).",
-        flush=True,
-    )
+    print(banner(emulator, args.state_dir), flush=True)
     stopping.wait()
     print("stopping: delivering pending log lines…", flush=True)
     emulator.stop()

@@ -75,7 +75,7 @@ class Answer:
 
 class Gateway:
     def __init__(
-        self, app: AppSpec, workers: dict[str, Worker], shipper: LogShipper, api_key: str
+        self, app: AppSpec, workers: dict[str, Worker], shipper: LogShipper, api_key: str | None
     ) -> None:
         self.app = app
         self.workers = workers

@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PATH = Path(".local/metrics.jsonl")
+from dev_support.paths import STATE_DIR
+
+DEFAULT_PATH = STATE_DIR / "metrics.jsonl"
 PERCENTILES = (50, 90, 99)
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Traffic": ("Requests", "ModelRequests", "Inferences", "InferenceRows", "ClientRequests"),

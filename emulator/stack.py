@@ -70,7 +70,8 @@ class Emulator:
             state_dir / "dlq",
             log_group="/aws/apigateway/local-access",
         )
-        self.api_key = self._api_key()
+        # The usage plan's default client key, where routes ask for one (AuthMode=API_KEY).
+        self.api_key = self._api_key() if any(r.needs_api_key for r in self.app.routes) else None
         self.gateway = Gateway(self.app, self.workers, self.shipper, self.api_key)
         self.server = serve(self.gateway, host, port)
         host_name, self.port = self.server.server_address[:2]
