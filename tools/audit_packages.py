@@ -2,18 +2,26 @@
 
 Run with the scanners' venv (``make audit``)::
 
-    .venv-checkov/bin/python tools/audit_packages.py .aws-sam/build/InferenceFunction ...
+    .venv-checkov/bin/python tools/audit_packages.py [--strict] .aws-sam/build/InferenceFunction ...
 
 Auditing the built folders instead of the requirements files covers the transitive
-dependencies exactly as ``sam build`` resolved them. pip-audit reports a package its
-vulnerability feed does not answer for as "skipped" and still exits 0; here a skipped
-package fails the audit, so an unreachable feed can never look like a clean result.
+dependencies exactly as ``sam build`` resolved them.
+
+The verdict, for each folder:
+
+- a known vulnerability fails the audit, naming the package, its version, the advisory
+  and the versions that fix it;
+- a package no feed answered for (the feed unreachable, or its version not served) is
+  listed as NOT AUDITED with the reason; it fails the audit only with ``--strict``, since
+  whether a feed answers today says nothing about the package;
+- a folder in which nothing at all was audited fails: that is no evidence either way
+  (a wrong folder, or no feed reachable).
 
 pip-audit asks PyPI about each release (``/pypi/<name>/<version>/json``). Where that
 page is not served (some mirrors and proxies serve only project pages), a skipped
 package is looked up on its project page (``/pypi/<name>/json``), which carries PyPI's
 advisories for the project's latest release: a pinned version that is the latest is
-audited from there; any other stays unaudited, and fails the audit.
+audited from there; any other stays NOT AUDITED.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,36 +44,63 @@ PROJECT_PAGE = "https://pypi.org/pypi/{name}/json"
 
 
 @dataclass(frozen=True)
-class Verdict:
-    audited: int
-    vulnerabilities: tuple[str, ...]
-    unaudited: tuple[str, ...]
-    # Names of the distributions pip-audit skipped (unaudited holds the reasons).
-    skipped: tuple[str, ...] = ()
+class Skipped:
+    """A distribution pip-audit could not audit, and why."""
 
-    @property
-    def ok(self) -> bool:
-        # Nothing audited (a wrong or empty folder) is no evidence of anything.
-        return self.audited > 0 and not self.vulnerabilities and not self.unaudited
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    # "name version" of each distribution audited.
+    audited: tuple[str, ...]
+    # "name version: advisory id (fixed in: versions)".
+    vulnerabilities: tuple[str, ...]
+    # "name version: reason".
+    unaudited: tuple[str, ...] = ()
+    # What pip-audit skipped, still to be looked up on the project pages.
+    skipped: tuple[Skipped, ...] = ()
+
+    def failures(self, *, strict: bool = False) -> tuple[str, ...]:
+        """Why this folder fails the audit; empty when it passes."""
+        reasons = []
+        if not self.audited:
+            reasons.append("nothing audited, which is no evidence either way")
+        if self.vulnerabilities:
+            reasons.append(f"known vulnerabilities: {len(self.vulnerabilities)}")
+        if strict and (self.unaudited or self.skipped):
+            count = len(self.unaudited) + len(self.skipped)
+            reasons.append(f"not audited (strict): {count}")
+        return tuple(reasons)
+
+    def passed(self, *, strict: bool = False) -> bool:
+        return not self.failures(strict=strict)
+
+
+def _advisory(name: str, advisory_id: str, fixes: list[str]) -> str:
+    return f"{name}: {advisory_id} (fixed in: {', '.join(fixes) or 'no release yet'})"
 
 
 def verdict(report: dict[str, Any]) -> Verdict:
-    """Read pip-audit's JSON report: what was audited, found, or could not be audited."""
-    audited = 0
+    """Read pip-audit's JSON report: what was audited, found, or skipped."""
+    audited: list[str] = []
     found: list[str] = []
-    unaudited: list[str] = []
-    skipped: list[str] = []
+    skipped: list[Skipped] = []
     for dependency in report.get("dependencies", []):
-        name = f"{dependency['name']} {dependency.get('version', '')}".strip()
         if "skip_reason" in dependency:
-            unaudited.append(f"{name}: {dependency['skip_reason']}")
-            skipped.append(dependency["name"])
+            skipped.append(Skipped(dependency["name"], dependency["skip_reason"]))
             continue
-        audited += 1
+        name = f"{dependency['name']} {dependency['version']}"
+        audited.append(name)
         for vuln in dependency.get("vulns", []):
-            fixes = ", ".join(vuln.get("fix_versions", [])) or "none yet"
-            found.append(f"{name}: {vuln['id']} (fixed in: {fixes})")
-    return Verdict(audited, tuple(found), tuple(unaudited), tuple(skipped))
+            found.append(_advisory(name, vuln["id"], vuln.get("fix_versions") or []))
+    return Verdict(tuple(audited), tuple(found), skipped=tuple(skipped))
+
+
+def unreachable(versions: Mapping[str, str], reason: str) -> Verdict:
+    """pip-audit gave no report at all: every deployed distribution is skipped."""
+    return Verdict((), (), skipped=tuple(Skipped(name, reason) for name in sorted(versions)))
 
 
 # The advisories of a project's latest release: (latest version, advisories), or None.
@@ -74,28 +109,22 @@ ProjectPage = Callable[[str], tuple[str, list[dict[str, Any]]] | None]
 
 def from_project_pages(result: Verdict, versions: Mapping[str, str], page: ProjectPage) -> Verdict:
     """``result`` with each skipped distribution audited from its project page, where the
-    deployed version is the project's latest release; the others stay unaudited."""
-    audited, found, unaudited = result.audited, list(result.vulnerabilities), []
-    for name in result.skipped:
-        version = versions.get(_normalized(name))
-        answer = page(name)
-        if version is None or answer is None or answer[0] != version:
-            latest = "unknown" if answer is None else answer[0]
-            unaudited.append(f"{name} {version}: not on PyPI's release feed, latest is {latest}")
+    deployed version is the project's latest release; the others are NOT AUDITED."""
+    audited, found = list(result.audited), list(result.vulnerabilities)
+    unaudited = list(result.unaudited)
+    for skipped in result.skipped:
+        version = versions.get(_normalized(skipped.name), "unknown version")
+        name = f"{skipped.name} {version}"
+        answer = page(skipped.name)
+        if answer is None or answer[0] != version:
+            latest = "unreachable" if answer is None else f"latest release is {answer[0]}"
+            unaudited.append(f"{name}: {skipped.reason}; project page: {latest}")
             continue
-        audited += 1
+        audited.append(f"{name} (project page)")
         for vuln in answer[1]:
-            if vuln.get("withdrawn"):
-                continue
-            fixes = ", ".join(vuln.get("fixed_in") or []) or "none yet"
-            found.append(f"{name} {version}: {vuln['id']} (fixed in: {fixes})")
-    return replace(
-        result,
-        audited=audited,
-        vulnerabilities=tuple(found),
-        unaudited=tuple(unaudited),
-        skipped=(),
-    )
+            if not vuln.get("withdrawn"):
+                found.append(_advisory(name, vuln["id"], vuln.get("fixed_in") or []))
+    return Verdict(tuple(audited), tuple(found), tuple(unaudited))
 
 
 def _normalized(name: str) -> str:
@@ -118,7 +147,8 @@ def deployed_versions(path: Path) -> dict[str, str]:
     }
 
 
-def audit(path: Path) -> Verdict:
+def pip_audit(path: Path) -> dict[str, Any] | str:
+    """pip-audit's JSON report on ``path``, or why there is none."""
     done = subprocess.run(
         [
             sys.executable,
@@ -138,43 +168,54 @@ def audit(path: Path) -> Verdict:
         check=False,
     )
     try:
-        report = json.loads(done.stdout)
+        report: dict[str, Any] = json.loads(done.stdout)
     except ValueError:
-        # No report at all: pip-audit could not talk to the feed (or failed otherwise).
-        sys.stderr.write(done.stderr)
-        raise SystemExit(
-            f"pip-audit produced no report for {path}: the vulnerability service"
-            f" ({SERVICE}, {FEED}) could not be reached. Nothing was audited."
-        ) from None
-    return from_project_pages(verdict(report), deployed_versions(path), project_page)
+        last = [line for line in done.stderr.splitlines() if line.strip()][-1:]
+        return f"pip-audit produced no report ({SERVICE}, {FEED}): {''.join(last) or 'no output'}"
+    return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def audit(path: Path, page: ProjectPage = project_page) -> Verdict:
+    versions = deployed_versions(path)
+    report = pip_audit(path)
+    first = unreachable(versions, report) if isinstance(report, str) else verdict(report)
+    return from_project_pages(first, versions, page)
+
+
+def main(argv: list[str] | None = None, auditor: Callable[[Path], Verdict] = audit) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, help="built function folders")
+    parser.add_argument(
+        "--strict", action="store_true", help="fail on distributions that could not be audited"
+    )
     args = parser.parse_args(argv)
-    failed = False
+    failures: list[str] = []
+    not_audited = 0
     for path in args.paths:
         if not path.is_dir():
             raise SystemExit(f"{path} is missing: build the functions first (make build)")
-        result = audit(path)
+        result = auditor(path)
         print(
-            f"{path}: {result.audited} distributions audited ({SERVICE}),"
+            f"{path}: {len(result.audited)} distributions audited,"
             f" {len(result.vulnerabilities)} known vulnerabilities,"
             f" {len(result.unaudited)} not audited"
         )
+        for line in result.audited:
+            print(f"  audited     {line}")
         for line in result.vulnerabilities:
-            print(f"  VULNERABLE {line}")
+            print(f"  VULNERABLE  {line}")
         for line in result.unaudited:
             print(f"  NOT AUDITED {line}")
-        failed = failed or not result.ok
-    if failed:
-        print(
-            "audit failed: known vulnerabilities, or packages the vulnerability service did not"
-            f" answer for (is {FEED} reachable from here?)",
-            file=sys.stderr,
-        )
-    return 1 if failed else 0
+        not_audited += len(result.unaudited)
+        failures.extend(f"{path}: {reason}" for reason in result.failures(strict=args.strict))
+    if failures:
+        print("audit failed:", *failures, sep="\n  ", file=sys.stderr)
+        return 1
+    if not_audited:
+        print(f"audit passed; NOT AUDITED: {not_audited} (AUDIT_STRICT=1 fails on them)")
+    else:
+        print("audit passed: every deployed distribution audited, no known vulnerabilities")
+    return 0
 
 
 if __name__ == "__main__":
