@@ -19,9 +19,9 @@ export UV_PYTHON_DOWNLOADS := never
 # Builds install what the functions' uv.lock pins; a lock behind its pyproject.toml
 # fails the build (run `make lock`) instead of being re-resolved on the way.
 export UV_LOCKED := 1
-# Offline by default: no usage reports, and a region so the tools never ask for one.
+# No usage reports. No region either: nothing offline needs one, and `make deploy` and
+# `make logs` take the one of your AWS configuration, as the SAM CLI does.
 export SAM_CLI_TELEMETRY := 0
-export AWS_DEFAULT_REGION ?= us-east-1
 
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 BUILD_DIR := .aws-sam/build
@@ -34,7 +34,10 @@ FUNCTION_DIRS := inference_fn log_processor_fn
 # The functions' locked dependencies as requirements files (pip, the dev venv, scanners).
 FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt
 
-.PHONY: help venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi report deploy logs train clean
+# Where `make run` keeps its logs, metrics and key (`make report` and `make openapi` too).
+STATE_DIR ?= .local
+
+.PHONY: help env venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi report deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -47,10 +50,15 @@ $(STAMP): requirements-dev.txt $(FUNCTION_REQUIREMENTS)
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it, or run make PYTHON=/path/to/python3.13"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-dev.txt
-	$(BIN)/python -m pip check
+	$(BIN)/python -m pip check >&2
 	touch $@
 
 venv: $(STAMP) ## Create .venv with Python 3.13 and the pinned dev tools
+
+# Exactly what make exports, so that `sam` run by hand (build, deploy, logs, local) finds
+# uv and Python 3.13 and installs the locks as make's builds do.
+env: $(STAMP) ## Print the environment make gives the SAM CLI: eval "$(make -s env)", then run sam
+	@echo 'export PATH="$(PATH)" UV_PYTHON_DOWNLOADS=$(UV_PYTHON_DOWNLOADS) UV_LOCKED=$(UV_LOCKED) SAM_CLI_TELEMETRY=$(SAM_CLI_TELEMETRY)'
 
 .PHONY: lock lambda-runtime
 
@@ -136,17 +144,17 @@ bench: build build-host ## Benchmarks: side-by-side ratios, figures to .bench/re
 
 PORT ?= 3000
 
-run: build-host ## Run the whole monitored chain locally on 127.0.0.1:$(PORT) (Ctrl-C stops)
-	$(BIN)/python -m emulator --port $(PORT) --build-dir $(HOST_BUILD_DIR) \
+run: build-host ## The whole monitored chain on 127.0.0.1: PORT (3000), STATE_DIR (.local); Ctrl-C stops
+	$(BIN)/python -m emulator --port $(PORT) --state-dir $(STATE_DIR) --build-dir $(HOST_BUILD_DIR) \
 		--runtime-dir $(LAMBDA_RUNTIME_DIR)
 
 AUTH_MODE ?= API_KEY
 
-openapi: $(STAMP) ## Write .local/openapi.json: the API as plain OpenAPI 3.0 (AUTH_MODE=API_KEY, IAM or NONE)
-	$(BIN)/python -m emulator.openapi --auth-mode $(AUTH_MODE) --out .local/openapi.json
+openapi: $(STAMP) ## Write STATE_DIR/openapi.json: the API as plain OpenAPI 3.0 (AUTH_MODE=API_KEY, IAM or NONE)
+	$(BIN)/python -m emulator.openapi --auth-mode $(AUTH_MODE) --out $(STATE_DIR)/openapi.json
 
-report: $(STAMP) ## Metrics of the local run (.local/metrics.jsonl) as CloudWatch would show them; SINCE=, UNTIL= for a window
-	$(BIN)/python -m emulator.report $(if $(SINCE),--since '$(SINCE)') $(if $(UNTIL),--until '$(UNTIL)')
+report: $(STAMP) ## Metrics of the local run as CloudWatch would show them; SINCE=, UNTIL= for a window
+	$(BIN)/python -m emulator.report --metrics $(STATE_DIR)/metrics.jsonl $(if $(SINCE),--since '$(SINCE)') $(if $(UNTIL),--until '$(UNTIL)')
 
 deploy: build ## sam deploy (samconfig.toml [default]; CONFIG_ENV=prod for production)
 	$(BIN)/sam deploy --config-env $(or $(CONFIG_ENV),default)

@@ -1,4 +1,4 @@
-"""Every template parameter is in the README's parameter table, with the template's default."""
+"""The README's tables of the template: every parameter with its default, every checkov skip."""
 
 from __future__ import annotations
 
@@ -39,3 +39,16 @@ def test_documented_defaults_are_the_template_defaults() -> None:
     for name, default in readme_parameters().items():
         if default is not None:
             assert default == str(parameters[name].get("Default", "")), name
+
+
+def test_the_readme_lists_every_checkov_skip_of_the_template() -> None:
+    skips = {
+        (skip["id"], name)
+        for name, resource in template()["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+    readme = (ROOT / "README.md").read_text()
+
+    documented = set(re.findall(r"^\| (CKV_\w+) \([^)]*\) \| `(\w+)` \|", readme, flags=re.M))
+
+    assert documented == skips

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from dev_support.paths import ROOT
 from tests.package.pins import normalized, requirement_lines
-from tests.support import ROOT
 
 # What a step asks the network about today: advisories, or the latest releases.
 TODAYS_ANSWERS = [
