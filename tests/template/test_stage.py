@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from dev_support.paths import ROOT
 from emulator.logs import render
 from emulator.template import access_log_format
 from tests.template.conftest import properties_of
@@ -99,3 +100,11 @@ def test_access_log_line_parses_as_json_whatever_the_values(value: str) -> None:
 
     assert set(REQUIRED_FIELDS) <= set(record)
     assert all(field_value == value for field_value in record.values())
+
+
+def test_the_performance_notes_count_the_fields_of_the_format() -> None:
+    notes = (ROOT / "docs" / "performance.md").read_text()
+
+    (stated,) = re.findall(r"compact access-log format\*\* \((\d+) fields", notes)
+
+    assert int(stated) == len(json.loads(access_log_format().replace(PRE_QUOTED, '"x"')))
