@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,17 +102,25 @@ def cold_invoke(event_name: str) -> str:
     return fresh_interpreter(_COLD_INVOKE, event_name)
 
 
+def run_ok(
+    arguments: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> str:
+    """Stdout of ``arguments`` run in the repository; a failure fails the test with stderr."""
+    done = subprocess.run(
+        list(arguments),
+        capture_output=True,
+        text=True,
+        env=None if env is None else dict(env),
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"{arguments[0]} failed:\n{done.stderr}"
+    return done.stdout
+
+
 def fresh_interpreter(script: str, *arguments: str) -> str:
     """Stdout of ``script`` run by a new interpreter with the inference code on its path
     (and the test run's environment: the function's, from the template)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "inference_fn"), str(ROOT)])}
-    done = subprocess.run(
-        [sys.executable, "-c", script, *arguments],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout
+    return run_ok([sys.executable, "-c", script, *arguments], env=env)

@@ -8,7 +8,6 @@ from one machine to another. The tests share one retrain of both models (a few s
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,9 @@ import onnxruntime
 import pytest
 from sklearn.datasets import load_digits, load_iris
 
-ROOT = Path(__file__).resolve().parents[2]
+from dev_support.paths import ROOT
+from tests.support import run_ok
+
 COMMITTED = ROOT / "inference_fn" / "inference" / "models"
 VERSION = "1"
 # About 30 times the largest difference measured: 3.4e-5 (digits, OPENBLAS_CORETYPE=Nehalem,
@@ -36,15 +37,9 @@ NAMES = [name for name, _ in MODELS]
 def retrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models directory written by the training script, as `make train` runs it."""
     out = tmp_path_factory.mktemp("models")
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "train_models.py"), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    run_ok(
+        [sys.executable, str(ROOT / "tools" / "train_models.py"), "--out", str(out)], timeout=300
     )
-    assert done.returncode == 0, done.stderr
     return out
 
 

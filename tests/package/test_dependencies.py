@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from dev_support.paths import ROOT
 from tests.package.pins import normalized, requirement_lines, runtime_pins
+from tests.support import run_ok
 
 FUNCTIONS = {
     "inference_fn": ROOT / "requirements-inference.txt",
@@ -35,17 +35,7 @@ def uv(*arguments: str) -> str:
         "UV_PYTHON_DOWNLOADS": "never",
         "UV_OFFLINE": "1",
     }
-    done = subprocess.run(
-        [str(UV), *arguments],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return run_ok([str(UV), *arguments], env=env)
 
 
 @pytest.mark.parametrize("function_dir", sorted(FUNCTIONS))

@@ -11,7 +11,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 
 from dev_support.paths import ROOT
 from tests.package.pins import normalized, requirement_lines
+from tests.support import run_ok
 
 # What a step asks the network about today: advisories, or the latest releases.
 TODAYS_ANSWERS = [
@@ -45,17 +45,7 @@ def make(*arguments: str) -> str:
     executable = shutil.which("make")
     assert executable, "make is not on PATH"
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(ROOT))}
-    done = subprocess.run(
-        [executable, "--no-print-directory", *arguments],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return run_ok([executable, "--no-print-directory", *arguments], env=env, timeout=60)
 
 
 @cache
