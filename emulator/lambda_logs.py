@@ -24,6 +24,27 @@ EVENT_LEVELS = {
 STATUS = {"ok": "success", "error": "error", "timeout": "timeout", "crash": "error"}
 
 
+# Lambda's application log levels, least severe first. Python's logging names two of them
+# differently; a line with no level, or one Lambda does not know, counts as INFO.
+APPLICATION_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+PYTHON_LEVEL_NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+
+def application_line_kept(line: str, minimum: str) -> bool:
+    """Whether Lambda's log-level filter (ApplicationLogLevel, JSON format) keeps ``line``."""
+    level = "INFO"
+    if line.startswith("{"):
+        try:
+            document = json.loads(line)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and isinstance(document.get("level"), str):
+            named = document["level"].upper()
+            named = PYTHON_LEVEL_NAMES.get(named, named)
+            level = named if named in APPLICATION_LEVELS else "INFO"
+    return APPLICATION_LEVELS.index(level) >= APPLICATION_LEVELS.index(minimum)
+
+
 def new_trace_id() -> str:
     """An X-Ray trace id: version, epoch seconds in hex, 96 random bits."""
     return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"

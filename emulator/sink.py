@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from . import lambda_logs
+
 
 class Sink:
     def __init__(self, state_dir: Path) -> None:
@@ -25,12 +27,17 @@ class Sink:
         # Bytes each function's log stream would ingest (EMF and log lines alike).
         self.bytes_written: dict[str, int] = {}
 
-    def consume(self, function: str, stream: IO[bytes] | None) -> None:
-        """Read one worker stream to its end (the thread ends with the process)."""
+    def consume(
+        self, function: str, stream: IO[bytes] | None, minimum_level: str | None = None
+    ) -> None:
+        """Read one worker stream to its end (the thread ends with the process), keeping
+        what Lambda's application log-level filter keeps (``minimum_level``; None: all)."""
         if stream is None:
             return
         for raw in stream:
-            self.write(function, raw.decode("utf-8", "replace").rstrip("\n"))
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if minimum_level is None or lambda_logs.application_line_kept(line, minimum_level):
+                self.write(function, line)
 
     def write(self, function: str, line: str) -> None:
         document = None

@@ -148,6 +148,8 @@ class FunctionSpec:
     # Lambda's LoggingConfig.SystemLogLevel (INFO when unset) and active tracing.
     system_log_level: str = "INFO"
     tracing: bool = False
+    # LoggingConfig.ApplicationLogLevel, which Lambda applies to JSON logs only (None: none).
+    application_log_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,11 @@ def load_app(
             },
             system_log_level=properties.get("LoggingConfig", {}).get("SystemLogLevel", "INFO"),
             tracing=properties.get("TracingConfig", {}).get("Mode") == "Active",
+            application_log_level=(
+                properties["LoggingConfig"].get("ApplicationLogLevel", "INFO")
+                if properties.get("LoggingConfig", {}).get("LogFormat") == "JSON"
+                else None
+            ),
         )
 
     (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]

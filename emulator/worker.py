@@ -82,6 +82,15 @@ class Worker:
             "AWS_DEFAULT_REGION": "local",
             # No X-Ray daemon here: Powertools' documented switch for running without one.
             "POWERTOOLS_TRACE_DISABLED": "1",
+            # What Lambda sets from the function's LoggingConfig.
+            **(
+                {
+                    "AWS_LAMBDA_LOG_FORMAT": "JSON",
+                    "AWS_LAMBDA_LOG_LEVEL": self.spec.application_log_level,
+                }
+                if self.spec.application_log_level
+                else {}
+            ),
             "EMULATOR_RESULT_FD": str(write_fd),
             **self.spec.environment,
         }
@@ -101,7 +110,9 @@ class Worker:
         self._buffer = b""
         for stream in (self._process.stdout, self._process.stderr):
             threading.Thread(
-                target=self.sink.consume, args=(self.spec.logical_id, stream), daemon=True
+                target=self.sink.consume,
+                args=(self.spec.logical_id, stream, self.spec.application_log_level),
+                daemon=True,
             ).start()
         started = time.perf_counter()
         ready = self._read_result(time.monotonic() + INIT_TIMEOUT_S)

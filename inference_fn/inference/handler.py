@@ -30,6 +30,9 @@ from .telemetry import (
 )
 
 SETTINGS = load_settings()
+# Lambda passes lines at INFO and above (EMF lines carry no level) and Powertools follows
+# Lambda's level over its own: the handler applies LogLevel, so WARN and ERROR take effect.
+logger.registered_handler.setLevel(SETTINGS.log_level)
 REGISTRY = load_registry(SETTINGS.models_dir)
 app = APIGatewayRestResolver()
 

@@ -7,6 +7,7 @@ quietly disagreeing with the template.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ class Limits:
 class Settings:
     service: str
     namespace: str
+    # LogLevel, applied by the function itself (Lambda's own filter stays at INFO).
+    log_level: str
     limits: Limits
     models_dir: Path
 
@@ -44,6 +47,13 @@ def required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _log_level(environ: Mapping[str, str], name: str) -> str:
+    level = required(environ, name).upper()
+    if not isinstance(logging.getLevelNamesMapping().get(level), int):
+        raise ConfigurationError(f"{name} must be a log level such as INFO or WARN, got {level!r}")
+    return level
+
+
 def _positive_int(environ: Mapping[str, str], name: str) -> int:
     raw = required(environ, name)
     if not raw.isdigit() or int(raw) < 1:
@@ -55,6 +65,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(
         service=required(environ, "POWERTOOLS_SERVICE_NAME"),
         namespace=required(environ, "POWERTOOLS_METRICS_NAMESPACE"),
+        log_level=_log_level(environ, "POWERTOOLS_LOG_LEVEL"),
         limits=Limits(
             max_batch_rows=_positive_int(environ, "MAX_BATCH_ROWS"),
             max_body_bytes=_positive_int(environ, "MAX_BODY_BYTES"),

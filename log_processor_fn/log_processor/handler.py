@@ -18,6 +18,9 @@ SETTINGS = load_settings()
 MAX_WARNINGS_PER_BATCH = 20
 
 logger = Logger()
+# Lambda passes lines at INFO and above (EMF lines carry no level) and Powertools follows
+# Lambda's level over its own: the handler applies LogLevel, so WARN and ERROR take effect.
+logger.registered_handler.setLevel(SETTINGS.log_level)
 tracer = Tracer()
 
 

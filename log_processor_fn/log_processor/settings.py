@@ -6,6 +6,7 @@ but the environment lacks fails init with its name.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ class ConfigurationError(ValueError):
 class Settings:
     namespace: str
     service: str
+    # LogLevel, applied by the function itself (Lambda's own filter stays at INFO).
+    log_level: str
     default_stage: str
     known_models: frozenset[str]
     client_api_keys: frozenset[str]
@@ -44,6 +47,13 @@ def required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _log_level(environ: Mapping[str, str], name: str) -> str:
+    level = required(environ, name).upper()
+    if not isinstance(logging.getLevelNamesMapping().get(level), int):
+        raise ConfigurationError(f"{name} must be a log level such as INFO or WARN, got {level!r}")
+    return level
+
+
 def _positive_number(environ: Mapping[str, str], name: str) -> float:
     raw = required(environ, name)
     try:
@@ -59,6 +69,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(
         namespace=required(environ, "POWERTOOLS_METRICS_NAMESPACE"),
         service=required(environ, "POWERTOOLS_SERVICE_NAME"),
+        log_level=_log_level(environ, "POWERTOOLS_LOG_LEVEL"),
         default_stage=required(environ, "STAGE_NAME"),
         # Empty lists are meaningful: no model names known, no per-client metrics.
         known_models=_names(environ.get("KNOWN_MODELS", "")),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dev_support.paths import ROOT
-from tests.e2e.conftest import start_emulator
+from tests.e2e.conftest import start_emulator, sums
 
 IRIS = {
     "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]
@@ -92,3 +92,13 @@ def test_the_runbooks_local_check_follows_a_request_through_both_logs(tmp_path: 
     gateway, function = (json.loads(line) for line in done.stdout.splitlines())
     assert gateway["requestId"] == function["correlation_id"] == failed.body["request_id"]
     assert (gateway["status"], function["status"]) == ("404", 404)
+
+
+def test_at_log_level_error_metrics_still_reach_cloudwatch(tmp_path: Path) -> None:
+    running = start_emulator(tmp_path, {"LogLevel": "ERROR"})
+    assert running.client.request("POST", "/v2/models/iris/infer", IRIS).status == 200
+    running.stop()
+
+    documents = [m["document"] for m in running.metrics() if m["function"] == "InferenceFunction"]
+    assert [d["Inferences"] for d in documents if "Inferences" in d] == [[1.0]]
+    assert sum(sums(running.metrics(), "LogLines", "service").values()) == 1

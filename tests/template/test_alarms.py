@@ -28,7 +28,16 @@ from tests.support import cold_invoke, emf_blobs
 from tests.template.conftest import properties_of, resources_of
 
 API_METRICS = {"Count", "4XXError", "5XXError", "Latency", "IntegrationLatency"}
-LAMBDA_METRICS = {"Errors", "Throttles", "Duration", "Invocations", "ConcurrentExecutions"}
+LAMBDA_METRICS = {
+    "Errors",
+    "Throttles",
+    "Duration",
+    "Invocations",
+    "ConcurrentExecutions",
+    "DestinationDeliveryFailures",
+}
+# What CloudWatch Logs publishes per log group about the EMF documents it rejects.
+LOGS_METRICS = {"EMFParsingErrors", "EMFValidationErrors"}
 RUNBOOK = ROOT / "docs" / "runbook.md"
 
 
@@ -111,6 +120,21 @@ def test_lambda_and_sqs_alarms_name_resources_of_this_stack() -> None:
             if metric["Namespace"] == "AWS/SQS":
                 queue, attribute = dimensions(metric)["QueueName"]["Fn::GetAtt"]
                 assert (queue in queues, attribute) == (True, "QueueName"), name
+
+
+def test_emf_alarms_watch_the_log_groups_the_functions_write_to() -> None:
+    function_groups = {
+        function["LoggingConfig"]["LogGroup"]["Ref"]
+        for function in properties_of("AWS::Lambda::Function").values()
+    }
+    watched_groups: set[str] = set()
+    for name, alarm in alarms().items():
+        for metric in watched(alarm):
+            if metric["Namespace"] == "AWS/Logs":
+                assert metric["MetricName"] in LOGS_METRICS, name
+                watched_groups.add(dimensions(metric)["LogGroupName"]["Ref"])
+
+    assert watched_groups == function_groups
 
 
 def test_custom_metric_alarms_match_what_the_functions_emit() -> None:

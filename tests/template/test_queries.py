@@ -33,11 +33,15 @@ LOGS_INSIGHTS_WORDS = {
     "pct",
     "or",
     "and",
+    "parse",
 }
+# A stats function takes a field (or *), and pct a percentile: what Logs Insights documents.
+STATS_CALL = re.compile(r"\b(count|sum|avg|min|max|pct)\(([^)]*)\)")
+STATS_ARGUMENT = re.compile(r"^(\*|\w+)(, \d+)?$")
 
 
 def identifiers(query: str) -> set[str]:
-    without_strings = re.sub(r'"[^"]*"', "", query)
+    without_strings = re.sub(r'"[^"]*"|/[^/]*/', "", query)
     return {
         word
         for word in re.findall(r"(?<![@\w])[A-Za-z_]\w*", without_strings)
@@ -64,8 +68,15 @@ def test_saved_queries_cover_the_usual_questions_on_the_right_log_groups() -> No
             assert group["Ref"] in groups, name
         used = identifiers(query["QueryString"])
         known = ACCESS_FIELDS | (FUNCTION_FIELDS if len(query["LogGroupNames"]) > 1 else set())
-        aliases = set(re.findall(r"\bas (\w+)", query["QueryString"]))
-        assert used - aliases <= known, (name, used - aliases - known)
+        aliases = set(re.findall(r"\bas (\w+)|\(\?<(\w+)>", query["QueryString"]))
+        defined = {alias for pair in aliases for alias in pair if alias}
+        assert used - defined <= known, (name, used - defined - known)
+
+
+def test_saved_queries_aggregate_fields_not_expressions() -> None:
+    for name, query in properties_of("AWS::Logs::QueryDefinition").items():
+        for function, argument in STATS_CALL.findall(query["QueryString"]):
+            assert STATS_ARGUMENT.match(argument), (name, f"{function}({argument})")
 
 
 def test_contributor_insights_rules_count_access_log_fields() -> None:

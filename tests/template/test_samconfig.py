@@ -26,6 +26,9 @@ def test_production_keeps_payloads_out_of_logs_and_keeps_logs_longer() -> None:
     assert prod["DataTraceEnabled"] == "false"
     assert int(prod["LogRetentionInDays"]) > int(dev["LogRetentionInDays"])
     assert samconfig()["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
+    # A log storm must not starve production's other functions; dev keeps the default (none).
+    assert int(prod["LogProcessorReservedConcurrency"]) > 0
+    assert "LogProcessorReservedConcurrency" not in dev
 
 
 def test_environments_have_their_own_stacks_and_stages() -> None:

@@ -81,6 +81,11 @@ def test_every_log_group_has_a_retention_and_the_optional_key() -> None:
         "InferenceFunctionLogGroup",
         "LogProcessorFunctionLogGroup",
         "AccessLogGroup",
+        "ExecutionLogGroup",
+    }
+    # The name API Gateway gives a stage's execution logs, so that it writes to this group.
+    assert log_groups["ExecutionLogGroup"]["LogGroupName"] == {
+        "Fn::Sub": "API-Gateway-Execution-Logs_${InferenceApi}/${StageName}"
     }
     for properties in log_groups.values():
         assert properties["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
@@ -133,6 +138,33 @@ def test_account_logging_role_is_optional_and_outlives_the_stack() -> None:
     }
     # The API waits for the account setting (when there is one) before its stage logs.
     assert "ApiGatewayAccountReady" in str(resources_of("AWS::ApiGateway::RestApi"))
+
+
+def test_the_logging_role_trusts_api_gateway_as_aws_documents_it() -> None:
+    role = properties_of("AWS::IAM::Role")["ApiGatewayCloudWatchRole"]
+
+    # No condition: API Gateway is not documented to set aws:SourceAccount/SourceArn here.
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    (policy,) = role["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    # The setting is per region: so is the role's reach.
+    assert ":logs:${AWS::Region}:${AWS::AccountId}:" in statement["Resource"]["Fn::Sub"]
+
+
+def test_the_log_processor_reserves_no_concurrency_unless_asked() -> None:
+    function = properties_of("AWS::Lambda::Function")["LogProcessorFunction"]
+    at_defaults = Resolver(transformed(), {}, {})
+    asked = Resolver(transformed(), {"LogProcessorReservedConcurrency": "5"}, {})
+
+    reserved = function["ReservedConcurrentExecutions"]
+    assert at_defaults.value(reserved) == "AWS::NoValue"
+    assert asked.value(reserved) == "5"
 
 
 @pytest.mark.parametrize("auth_mode", AUTH_MODES)

@@ -76,3 +76,11 @@ def test_empty_model_and_client_lists_are_settings_not_omissions() -> None:
 
     assert settings.known_models == frozenset()
     assert settings.client_api_keys == frozenset()
+
+
+@pytest.mark.parametrize("value", ["LOUD", "", "3"])
+def test_a_log_level_python_does_not_know_fails_init(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="POWERTOOLS_LOG_LEVEL"):
+        inference_settings({**INFERENCE_ENV, "POWERTOOLS_LOG_LEVEL": value})
+    with pytest.raises(LogProcessorConfigurationError, match="POWERTOOLS_LOG_LEVEL"):
+        log_processor_settings({**LOG_PROCESSOR_ENV, "POWERTOOLS_LOG_LEVEL": value})
