@@ -126,7 +126,10 @@ def _aggregate(aggregates: Aggregates, minute: int, group: _Group, settings: Set
     aggregates.count(minute, m.REQUESTS, (*route_values, derived.status_class), requests)
     objective = settings.latency_objective_ms
     slow = sum(1 for latency in group.latency if latency > objective)
-    aggregates.count(minute, m.SLOW_REQUESTS, (service, stage), slow)
+    # One series, so one document: the latency SLO divides the one by the other.
+    stage_series = aggregates.at(minute, m.STAGE, (service, stage))
+    stage_series.count(m.STAGE_REQUESTS, requests)
+    stage_series.count(m.SLOW_REQUESTS, slow)
     route = aggregates.at(minute, m.ROUTE, route_values)
     route.observe(m.LATENCY, group.latency)
     route.observe(m.INTEGRATION_LATENCY, group.integration_latency)

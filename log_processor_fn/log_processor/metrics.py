@@ -35,7 +35,11 @@ CLIENT = ("service", "stage", "api_key")
 PIPELINE = ("service",)
 
 REQUESTS = MetricSpec("Requests", Unit.COUNT, ROUTE_STATUS, False, "requests answered")
-# Per stage, not per route: the latency SLO alarm divides it by the stage's request count.
+# Per stage, not per route: the latency SLO divides SlowRequests by StageRequests, both
+# counted from the same lines and written in the same document.
+STAGE_REQUESTS = MetricSpec(
+    "StageRequests", Unit.COUNT, STAGE, False, "requests answered (valid lines), per stage"
+)
 SLOW_REQUESTS = MetricSpec(
     "SlowRequests", Unit.COUNT, STAGE, False, "requests slower than the latency objective"
 )
@@ -72,6 +76,7 @@ DELIVERY_LAG = MetricSpec(
 
 CONTRACT: tuple[MetricSpec, ...] = (
     REQUESTS,
+    STAGE_REQUESTS,
     SLOW_REQUESTS,
     LATENCY,
     INTEGRATION_LATENCY,

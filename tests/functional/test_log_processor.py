@@ -24,6 +24,7 @@ MINUTE_A = 1_795_582_200_000
 MINUTE_B = MINUTE_A + 60_000
 INFER = "/v2/models/{model_name}/infer"
 ENV = function_environment("LogProcessorFunction")
+SETTINGS = load_settings(ENV)
 STAGE = "prod"
 
 
@@ -342,3 +343,34 @@ def test_the_readme_table_is_the_declared_contract() -> None:
     declared = {spec.name: (spec.unit.value, tuple(sorted(spec.dimensions))) for spec in m.CONTRACT}
 
     assert readme_metrics("### Access-log metrics (the log processor)") == declared
+
+
+def test_stage_requests_count_valid_lines_per_minute_and_stage_beside_slow_requests() -> None:
+    # The template's format leaves the stage out (one log group a stage); HTTP APIs write it.
+    beta = json.dumps(
+        {
+            "requestId": "beta",
+            "routeKey": f"POST {INFER}",
+            "status": "200",
+            "requestTimeEpoch": str(MINUTE_A + 5),
+            "stage": "beta",
+        }
+    )
+    lines = [r.line for r in FIXTURE] + [beta, beta, "not JSON"]
+    events = [
+        {"id": str(i), "timestamp": MINUTE_B, "message": line} for i, line in enumerate(lines)
+    ]
+
+    documents = process_batch(events, SETTINGS, MINUTE_B + 30_000).documents
+
+    # FIXTURE: 5 requests in minute A, 4 in minute B, all on prod (the minimal-format
+    # line has no stage: the function's own).
+    assert totals(documents, "StageRequests", "minute", "stage") == Counter(
+        {(MINUTE_A, STAGE): 5, (MINUTE_B, STAGE): 4, (MINUTE_A, "beta"): 2}
+    )
+    for document in documents:
+        if "StageRequests" in document:
+            names = [x["Name"] for x in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+            assert sorted(names) == ["SlowRequests", "StageRequests"]
+            assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "stage"]]
+        assert emf_errors(document) == []

@@ -79,6 +79,7 @@ def test_any_batch_is_processed_and_every_line_accounted_for(batch: list[tuple[s
     assert total("MalformedLogLines") == result["malformed"]
     assert total("DuplicateLogEvents") == result["duplicates"]
     requests: Any = total("Requests")
-    assert requests == result["valid"]
+    assert requests == total("StageRequests") == result["valid"]
     for document in documents:
         assert emf_errors(document) == []
+        assert ("SlowRequests" in document) == ("StageRequests" in document)
