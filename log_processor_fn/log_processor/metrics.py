@@ -65,7 +65,18 @@ CLIENT_REQUESTS = MetricSpec(
 )
 LOG_LINES = MetricSpec("LogLines", Unit.COUNT, PIPELINE, False, "access-log lines received")
 MALFORMED_LOG_LINES = MetricSpec(
-    "MalformedLogLines", Unit.COUNT, PIPELINE, False, "lines skipped: not JSON, no id or status"
+    "MalformedLogLines",
+    Unit.COUNT,
+    PIPELINE,
+    False,
+    "lines skipped: not JSON, no request id, no HTTP status",
+)
+MALFORMED_LOG_FIELDS = MetricSpec(
+    "MalformedLogFields",
+    Unit.COUNT,
+    PIPELINE,
+    False,
+    "fields of valid lines read as missing: a value API Gateway cannot have written",
 )
 DUPLICATE_LOG_EVENTS = MetricSpec(
     "DuplicateLogEvents", Unit.COUNT, PIPELINE, False, "repeated log events counted once"
@@ -88,6 +99,7 @@ CONTRACT: tuple[MetricSpec, ...] = (
     CLIENT_REQUESTS,
     LOG_LINES,
     MALFORMED_LOG_LINES,
+    MALFORMED_LOG_FIELDS,
     DUPLICATE_LOG_EVENTS,
     DELIVERY_LAG,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -24,23 +25,38 @@ json_values = st.recursive(
     max_leaves=12,
 )
 statuses = st.one_of(st.integers(-5, 700).map(str), st.sampled_from(["-", "", "2OO", "1e3"]))
+# Numbers API Gateway writes, and values it cannot have written.
+numbers = st.one_of(
+    st.floats(allow_nan=True),
+    st.integers(-10, 10**7),
+    st.sampled_from(["-", "-12", "NaN", "Infinity", "1e400", "-0", "abc", "[1]"]),
+)
+epochs = st.one_of(st.integers(0, 2**45), st.just("-"), st.text(max_size=5))
 valid_lines = st.builds(
-    lambda request_id, status, latency, epoch, agent: render_access_log(
-        {
-            "$context.requestId": request_id,
-            "$context.status": status,
-            "$context.responseLatency": latency,
-            "$context.requestTimeEpoch": epoch,
-            "$context.identity.userAgent": agent,
-            "$context.httpMethod": "POST",
-            "$context.resourcePath": "/v2/models/{model_name}/infer",
-            "$context.path": "/prod/v2/models/iris/infer",
-        }
+    lambda request_id, status, latency, fn_latency, length, fn_status, epoch, agent: (
+        render_access_log(
+            {
+                "$context.requestId": request_id,
+                "$context.status": status,
+                "$context.responseLatency": latency,
+                "$context.integrationLatency": fn_latency,
+                "$context.responseLength": length,
+                "$context.integrationStatus": fn_status,
+                "$context.requestTimeEpoch": epoch,
+                "$context.identity.userAgent": agent,
+                "$context.httpMethod": "POST",
+                "$context.resourcePath": "/v2/models/{model_name}/infer",
+                "$context.path": "/prod/v2/models/iris/infer",
+            }
+        )
     ),
     st.text(min_size=1, max_size=12).filter(lambda text: text not in ("-",)),
     statuses,
-    st.one_of(st.floats(allow_nan=True), st.integers(-10, 10**7), st.just("-")),
-    st.one_of(st.integers(0, 2**45), st.just("-"), st.text(max_size=5)),
+    numbers,
+    numbers,
+    numbers,
+    statuses,
+    epochs,
     st.text(max_size=30),
 )
 messages = st.one_of(
@@ -77,9 +93,14 @@ def test_any_batch_is_processed_and_every_line_accounted_for(batch: list[tuple[s
 
     assert total("LogLines") == result["lines"]
     assert total("MalformedLogLines") == result["malformed"]
+    assert total("MalformedLogFields") == result["malformed_fields"]
     assert total("DuplicateLogEvents") == result["duplicates"]
     requests: Any = total("Requests")
     assert requests == total("StageRequests") == result["valid"]
     for document in documents:
         assert emf_errors(document) == []
+        for figure in ("Latency", "IntegrationLatency", "GatewayOverhead", "ResponseBytes"):
+            if figure in document:
+                assert document[figure]["Min"] >= 0
+                assert math.isfinite(document[figure]["Sum"])
         assert ("SlowRequests" in document) == ("StageRequests" in document)
