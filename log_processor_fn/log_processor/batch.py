@@ -3,8 +3,15 @@
 What API Gateway cannot have written is not measured:
 
 - A line is malformed (counted in ``MalformedLogLines``, warned, left out of every
-  per-request metric) when it is not a JSON object, has no request id or status, or has
-  a status that is not a whole number in 100-599.
+  per-request metric) when it is not a JSON object, has no request id or status, has a
+  status that is not a whole number in 100-599, or when its request minute (the EMF
+  ``Timestamp`` its metrics would get) is more than 14 days before the processing time
+  or more than 2 hours after it. CloudWatch refuses metric data outside that window,
+  and refuses the whole EMF document that carries it; API Gateway writes lines as
+  requests happen and subscriptions deliver within a day, so such a line was not
+  written by API Gateway. Both bounds keep a 5-minute margin inside CloudWatch's:
+  CloudWatch checks a document when it ingests it, up to a function timeout (60 s)
+  and a log delivery after the processor read its clock, and clocks drift.
 - A field is impossible (counted in ``MalformedLogFields``, warned) when a size,
   latency or epoch is not a finite non-negative number, an integration status is not
   a whole number in 100-599, or a CLF request time does not parse. It is read as
@@ -27,11 +34,13 @@ from .access_log import (
     load_document,
     record_from_raw,
 )
-from .aggregate import Aggregates, minute_of
+from .aggregate import Aggregates, minute_of, publishable_minutes
 from .classify import OTHER, classify
 from .settings import Settings
 
 EXCERPT_CHARS = 200
+TOO_OLD = "request minute more than 14 days (less 5 minutes) before processing"
+TOO_NEW = "request minute more than 2 hours (less 5 minutes) after processing"
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ def process_batch(
     lags: list[float] = []
     seen: set[str] = set()
     fields = settings.fields
+    oldest, newest = publishable_minutes(now_ms)
     for event in log_events:
         result.lines += 1
         event_id = str(event.get("id", ""))
@@ -98,11 +108,16 @@ def process_batch(
         except MalformedLine as error:
             result.malformed.append(_malformed(event_id, str(error), message))
             continue
+        minute = minute_of(record.request_time_ms)
+        if not oldest <= minute <= newest:
+            reason = TOO_OLD if minute < oldest else TOO_NEW
+            result.malformed.append(_malformed(event_id, reason, message))
+            continue
         result.valid += 1
         if record.impossible_fields:
             result.malformed_fields += _field_warnings(event_id, record, document, fields)
         key = (
-            minute_of(record.request_time_ms),
+            minute,
             record.stage,
             record.http_method,
             record.resource_path,

@@ -69,7 +69,7 @@ MALFORMED_LOG_LINES = MetricSpec(
     Unit.COUNT,
     PIPELINE,
     False,
-    "lines skipped: not JSON, no request id, no HTTP status",
+    "lines skipped: not JSON, no request id or HTTP status, a request minute CloudWatch refuses",
 )
 MALFORMED_LOG_FIELDS = MetricSpec(
     "MalformedLogFields",

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
 from dev_support.lambda_events import FakeLambdaContext, load_event, subscription_event
 from emulator.logs import render_access_log
 from emulator.template import function_environment
 from log_processor import metrics as m
+from log_processor.aggregate import minute_of
 from log_processor.batch import process_batch
 from log_processor.handler import lambda_handler, logger
 from log_processor.settings import load_settings
 from tests.emf import emf_errors
 from tests.support import emf_blobs, log_records, readme_metrics
 
-MINUTE_A = 1_795_582_200_000
+# Recent minutes: the handler reads its own clock, and refuses request minutes more than
+# 14 days before it.
+MINUTE_A = minute_of(int(time.time() * 1000)) - 10 * 60_000
 MINUTE_B = MINUTE_A + 60_000
 INFER = "/v2/models/{model_name}/infer"
 ENV = function_environment("LogProcessorFunction")
@@ -163,7 +168,9 @@ FIXTURE = [
             {
                 "requestId": "min-1",
                 "ip": "198.51.100.7",
-                "requestTime": "25/Nov/2026:04:50:30 +0000",
+                "requestTime": time.strftime(
+                    "%d/%b/%Y:%H:%M:%S +0000", time.gmtime(MINUTE_A / 1000 + 30)
+                ),
                 "httpMethod": "GET",
                 "routeKey": "-",
                 "status": "200",
@@ -305,12 +312,18 @@ def test_control_messages_are_skipped(capsys: pytest.CaptureFixture[str]) -> Non
     assert emf_blobs(out) == []
 
 
-def test_sample_event_in_events_folder_is_processed(capsys: pytest.CaptureFixture[str]) -> None:
-    result, out = run(load_event("access_log_subscription"), capsys)
+def test_sample_event_in_events_folder_is_processed() -> None:
+    payload = CloudWatchLogsEvent(load_event("access_log_subscription")).parse_logs_data()
+    log_events = payload.raw_event["logEvents"]
+    # Processed when it was delivered: its lines are of a fixed day, which CloudWatch's
+    # 14-day window (and so the processor) leaves behind.
+    delivered_ms = max(event["timestamp"] for event in log_events)
 
-    assert result["lines"] > 0
-    assert result["malformed"] == 0
-    assert all(emf_errors(doc) == [] for doc in emf_blobs(out))
+    result = process_batch(log_events, SETTINGS, now_ms=delivered_ms)
+
+    assert result.lines == result.valid == 5
+    assert (result.malformed, result.malformed_fields) == ([], [])
+    assert all(emf_errors(doc) == [] for doc in result.documents)
 
 
 def test_allow_listed_api_keys_get_their_own_series() -> None:
@@ -353,6 +366,11 @@ def test_the_readme_table_is_the_declared_contract() -> None:
 
 # Lines and values API Gateway cannot have written.
 
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
+TOO_OLD = "request minute more than 14 days (less 5 minutes) before processing"
+TOO_NEW = "request minute more than 2 hours (less 5 minutes) after processing"
 # When the batches below are processed: half a minute into minute B.
 PROCESSED = MINUTE_B + 30_000
 INFER_IRIS = {
@@ -366,6 +384,52 @@ INFER_IRIS = {
     "$context.integrationStatus": "200",
     "$context.responseLength": "321",
 }
+
+
+def test_lines_outside_cloudwatchs_window_are_malformed_and_the_rest_published(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = int(time.time() * 1000)
+    old = rest(now - 15 * DAY_MS, "POST", INFER, "/v2/models/iris/infer", 200, 41, 35)
+    ahead = rest(now + 3 * HOUR_MS, "POST", INFER, "/v2/models/iris/infer", 200, 41, 35)
+    lines = [(f"ev-{i}", r.line) for i, r in enumerate(FIXTURE)]
+
+    result, out = run(subscription_event([*lines, ("old", old), ("ahead", ahead)]), capsys)
+    after = int(time.time() * 1000)
+
+    documents = emf_blobs(out)
+    assert (result["valid"], result["malformed"]) == (len(FIXTURE), 2)
+    assert sum(totals(documents, "MalformedLogLines").values()) == 2
+    expected = Counter((r.minute, r.route, f"{r.status // 100}xx") for r in FIXTURE)
+    assert totals(documents, "Requests", "minute", "route", "status_class") == expected
+    warnings = {r["log_event_id"]: r["reason"] for r in log_records(out) if r["level"] == "WARNING"}
+    assert warnings == {"old": TOO_OLD, "ahead": TOO_NEW}
+    for document in documents:
+        assert emf_errors(document) == []
+        assert now - 14 * DAY_MS <= document["_aws"]["Timestamp"] <= after + 2 * HOUR_MS
+
+
+@pytest.mark.parametrize(
+    ("request_time_ms", "valid"),
+    [
+        # The request minute is what CloudWatch sees, and the bounds keep 5 minutes inside.
+        (PROCESSED - 14 * DAY_MS + 6 * MINUTE_MS, True),
+        (PROCESSED - 14 * DAY_MS + 5 * MINUTE_MS, False),  # its minute starts 30 s too early
+        (PROCESSED + 2 * HOUR_MS - 5 * MINUTE_MS, True),
+        (PROCESSED + 2 * HOUR_MS - 4 * MINUTE_MS, False),
+    ],
+)
+def test_cloudwatchs_window_applies_to_the_request_minute_with_a_margin(
+    request_time_ms: int, valid: bool
+) -> None:
+    line = render_access_log({**INFER_IRIS, "$context.requestTimeEpoch": request_time_ms})
+
+    event = {"id": "1", "timestamp": PROCESSED, "message": line}
+
+    result = process_batch([event], SETTINGS, PROCESSED)
+
+    assert (result.valid, len(result.malformed)) == ((1, 0) if valid else (0, 1))
+    assert sum(totals(result.documents, "Requests").values()) == (1 if valid else 0)
 
 
 def test_a_negative_latency_is_left_out_of_the_figures_and_counted(
@@ -547,7 +611,8 @@ def test_stage_requests_count_valid_lines_per_minute_and_stage_beside_slow_reque
     negative = render_access_log(
         {**INFER_IRIS, "$context.requestTimeEpoch": MINUTE_A + 9, "$context.responseLength": "-1"}
     )
-    lines = [r.line for r in FIXTURE] + [beta, beta, negative, "not JSON"]
+    old = render_access_log({**INFER_IRIS, "$context.requestTimeEpoch": PROCESSED - 15 * DAY_MS})
+    lines = [r.line for r in FIXTURE] + [beta, beta, negative, old, "not JSON"]
     events = [
         {"id": str(i), "timestamp": PROCESSED, "message": line} for i, line in enumerate(lines)
     ]

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import math
+import time
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,11 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+# The handler reads its own clock: request times around it, well inside and outside
+# CloudWatch's window (14 days back, 2 hours ahead).
+NOW_MS = int(time.time() * 1000)
 statuses = st.one_of(st.integers(-5, 700).map(str), st.sampled_from(["-", "", "2OO", "1e3"]))
 # Numbers API Gateway writes, and values it cannot have written.
 numbers = st.one_of(
@@ -31,7 +37,12 @@ numbers = st.one_of(
     st.integers(-10, 10**7),
     st.sampled_from(["-", "-12", "NaN", "Infinity", "1e400", "-0", "abc", "[1]"]),
 )
-epochs = st.one_of(st.integers(0, 2**45), st.just("-"), st.text(max_size=5))
+epochs = st.one_of(
+    st.integers(-20 * DAY_MS, 5 * HOUR_MS).map(lambda offset: NOW_MS + offset),
+    st.integers(0, 2**45),
+    st.just("-"),
+    st.text(max_size=5),
+)
 valid_lines = st.builds(
     lambda request_id, status, latency, fn_latency, length, fn_status, epoch, agent: (
         render_access_log(
@@ -80,10 +91,12 @@ batches = st.lists(
 @given(batch=batches)
 def test_any_batch_is_processed_and_every_line_accounted_for(batch: list[tuple[str, str]]) -> None:
     stdout = io.StringIO()
+    before = int(time.time() * 1000)
 
     with contextlib.redirect_stdout(stdout):
         result = lambda_handler(subscription_event(batch), FakeLambdaContext())
 
+    after = int(time.time() * 1000)
     documents = emf_blobs(stdout.getvalue())
     assert result["lines"] == len(batch)
     assert result["lines"] == result["valid"] + result["malformed"] + result["duplicates"]
@@ -99,6 +112,8 @@ def test_any_batch_is_processed_and_every_line_accounted_for(batch: list[tuple[s
     assert requests == total("StageRequests") == result["valid"]
     for document in documents:
         assert emf_errors(document) == []
+        # Nothing CloudWatch would refuse, so no document is lost.
+        assert before - 14 * DAY_MS <= document["_aws"]["Timestamp"] <= after + 2 * HOUR_MS
         for figure in ("Latency", "IntegrationLatency", "GatewayOverhead", "ResponseBytes"):
             if figure in document:
                 assert document[figure]["Min"] >= 0
