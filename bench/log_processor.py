@@ -20,6 +20,7 @@ from bench.timing import medians
 from dev_support.lambda_events import subscription_event
 from emulator.logs import render_access_log
 from emulator.template import function_environment
+from log_processor.aggregate import MINUTE_MS, minute_of
 from log_processor.batch import process_batch
 from log_processor.settings import load_settings
 
@@ -39,7 +40,9 @@ ROUTES = [
 def batch_lines(count: int, seed: int = 7) -> list[str]:
     """Realistic access-log lines: routes, models, statuses and latencies of a busy minute."""
     rng = random.Random(seed)  # noqa: S311 -- test data, not secrets
-    start = 1_795_582_200_000
+    # Ten minutes ago, on a minute boundary: the processor refuses request minutes
+    # CloudWatch would (more than 14 days before its clock).
+    start = minute_of(int(time.time() * 1000)) - 10 * MINUTE_MS
     lines = []
     for index in range(count):
         method, resource, path = rng.choice(ROUTES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -46,14 +47,19 @@ class FakeLambdaContext:
 def subscription_event(
     messages: Iterable[str | tuple[str, str]],
     *,
-    timestamp_ms: int = 1_795_582_200_000,
+    timestamp_ms: int | None = None,
     message_type: str = "DATA_MESSAGE",
     log_group: str = "/aws/apigateway/model-endpoint-dev-access",
 ) -> dict[str, Any]:
     """A CloudWatch Logs subscription event (gzip + base64), as Lambda receives it.
 
     Each message is a line, or ``(log event id, line)`` to choose the id.
+    ``timestamp_ms``, when CloudWatch Logs took the lines in, is now unless given: the
+    log processor reads it as the request time of lines that carry none, and refuses
+    request times CloudWatch would (more than 14 days before its clock).
     """
+    if timestamp_ms is None:
+        timestamp_ms = int(time.time() * 1000)
     log_events = []
     for index, item in enumerate(messages):
         event_id, message = item if isinstance(item, tuple) else (f"{index:056d}", item)

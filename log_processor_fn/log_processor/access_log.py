@@ -3,13 +3,21 @@
 Fields are mapped by name: the template's own format (whose ``$context`` variables
 say what each field means), the HTTP API style and the minimal format of common
 examples. ``"-"`` and empty values mean missing; numbers arrive as strings.
+
+A value API Gateway cannot have written is refused where it is read: a status that is
+not a whole number in 100-599 makes the line malformed (``MalformedLine``); in the
+other numeric fields (size, latencies, integration status, epoch) and in the CLF
+request time, it is read as missing and named in the record's ``impossible_fields``.
+Sizes, latencies and epochs are finite non-negative numbers below 1e15 (beyond any
+real latency, size or epoch-ms); a status or integration status is a whole number in
+100-599.
 """
 
 from __future__ import annotations
 
 import json
 from calendar import timegm
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from time import strptime
 from typing import Any, NamedTuple
 
@@ -138,6 +146,13 @@ class FieldMap:
                 written[attribute] = value
         return tuple(written.get(attribute) for attribute in RAW_ATTRIBUTES)
 
+    def field_name(self, document: dict[str, Any], attribute: str) -> str:
+        """The field of ``document`` that ``raw`` read ``attribute`` from (written last)."""
+        for name, value in reversed(document.items()):
+            if self.names.get(name) == attribute and value is not None and value not in _MISSING:
+                return name
+        return attribute
+
 
 def field_map(access_log_format: str | None) -> FieldMap:
     """The field map for ``access_log_format`` and the known formats."""
@@ -173,10 +188,28 @@ class AccessRecord(NamedTuple):
     integration_error: str | None = None
     error_type: str | None = None
     api_key_id: str | None = None
+    # (attribute, value as written) of each field read as missing because API Gateway
+    # cannot have written its value. Empty on every line API Gateway wrote.
+    impossible_fields: tuple[tuple[str, Any], ...] = ()
 
 
 class MalformedLine(ValueError):
-    """A line we cannot count: not a JSON object, or no request id or status."""
+    """A line we cannot count: not a JSON object, no request id, no HTTP status."""
+
+
+class ImpossibleValue(ValueError):
+    """A value API Gateway cannot have written in the field it was read from."""
+
+
+# What a field holding an impossible value should have held, by attribute.
+EXPECTED: dict[str, str] = {
+    "request_time_epoch": "a finite non-negative number",
+    "request_time": "a time (dd/Mon/yyyy:HH:MM:SS)",
+    "response_length": "a finite non-negative number",
+    "response_latency": "a finite non-negative number",
+    "integration_latency": "a finite non-negative number",
+    "integration_status": "an HTTP status (a whole number in 100-599)",
+}
 
 
 def _text(value: Any) -> str | None:
@@ -187,35 +220,66 @@ def _text(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float | None:
-    if value is None or value.__class__ is bool:
+    """A finite non-negative number; None when missing; raises ``ImpossibleValue``."""
+    if value is None:
+        return None
+    if value.__class__ is not bool:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            # "-" and "" take this path too: missing, not impossible.
+            if value in _MISSING:
+                return None
+        else:
+            # NaN and infinities fail the comparison too.
+            if 0 <= number < _LARGEST:
+                return number
+    raise ImpossibleValue
+
+
+def _status(value: Any) -> int | None:
+    """An HTTP status; None when missing; raises ``ImpossibleValue``."""
+    if value.__class__ is str:
+        # As API Gateway writes it ("200"): int() reads it at once and refuses "200.5".
+        try:
+            code = int(value)
+        except ValueError:
+            if value in _MISSING:
+                return None
+        else:
+            if 100 <= code < 600:
+                return code
+            raise ImpossibleValue
+    number = _number(value)
+    if number is None:
+        return None
+    if 100 <= number < 600 and number.is_integer():
+        return int(number)
+    raise ImpossibleValue
+
+
+def _clf_time_ms(value: Any) -> int | None:
+    """API Gateway's CLF time in ms; None when missing; raises ``ImpossibleValue``."""
+    text = _text(value)
+    if text is None:
         return None
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    # Beyond any real latency, size or epoch-ms (3e4 years): garbage, counted as missing.
-    # NaN and infinities fail the comparison too.
-    return number if -_LARGEST < number < _LARGEST else None
-
-
-def _integer(value: Any) -> int | None:
-    number = _number(value)
-    return None if number is None else int(number)
+        # e.g. 25/Nov/2026:04:50:00 +0000 (always UTC here).
+        return timegm(strptime(text[:20], "%d/%b/%Y:%H:%M:%S")) * 1000
+    except ValueError:
+        raise ImpossibleValue from None
 
 
 def request_time_ms(epoch_value: Any, time_value: Any, fallback_ms: int) -> int:
-    """Milliseconds since the epoch from the epoch field, else the CLF time, else fallback."""
-    epoch = _integer(epoch_value)
+    """Milliseconds since the epoch from the epoch field, else the CLF time, else fallback.
+
+    Raises ``ImpossibleValue`` when the field it reads holds no time.
+    """
+    epoch = _number(epoch_value)
     if epoch is not None:
-        return epoch
-    text = _text(time_value)
-    if text is not None:
-        try:
-            # API Gateway's CLF time, e.g. 25/Nov/2026:04:50:00 +0000 (always UTC here).
-            return timegm(strptime(text[:20], "%d/%b/%Y:%H:%M:%S")) * 1000
-        except ValueError:
-            pass
-    return fallback_ms
+        return int(epoch)
+    clf = _clf_time_ms(time_value)
+    return fallback_ms if clf is None else clf
 
 
 def parse_line(message: str, fields: FieldMap, fallback_time_ms: int) -> AccessRecord:
@@ -226,8 +290,10 @@ def parse_line(message: str, fields: FieldMap, fallback_time_ms: int) -> AccessR
     return record_from_raw(fields.raw(load_document(message)), fallback_time_ms)
 
 
-def load_document(message: str) -> dict[str, Any]:
+def load_document(message: object) -> dict[str, Any]:
     """The line's JSON object; raises ``MalformedLine``."""
+    if not isinstance(message, str):
+        raise MalformedLine("no message")
     try:
         document = json.loads(message)
     except (ValueError, RecursionError):
@@ -257,24 +323,66 @@ def record_from_raw(raw: tuple[Any, ...], fallback_time_ms: int) -> AccessRecord
         error_type,
         api_key_id,
     ) = raw
-    request_id, status = _text(request_id), _integer(status)
-    if request_id is None or status is None:
+    request_id = _text(request_id)
+    try:
+        code = _status(status)
+    except ImpossibleValue:
+        raise MalformedLine("status not a whole number in 100-599") from None
+    if request_id is None or code is None:
         raise MalformedLine("no request id or status")
-    # Positional, in field order: one record per line, and keywords cost time.
-    return AccessRecord(
-        request_id,
-        status,
-        request_time_ms(epoch, time_text, fallback_time_ms),
-        _text(http_method),
-        _text(resource_path),
-        _text(path),
-        _text(route_key),
-        _text(stage),
-        _number(response_length),
-        _number(response_latency),
-        _number(integration_latency),
-        _integer(integration_status),
-        _text(integration_error),
-        _text(error_type),
-        _text(api_key_id),
-    )
+    try:
+        # Positional, in field order: one record per line, and keywords cost time.
+        return AccessRecord(
+            request_id,
+            code,
+            request_time_ms(epoch, time_text, fallback_time_ms),
+            _text(http_method),
+            _text(resource_path),
+            _text(path),
+            _text(route_key),
+            _text(stage),
+            _number(response_length),
+            _number(response_latency),
+            _number(integration_latency),
+            _status(integration_status),
+            _text(integration_error),
+            _text(error_type),
+            _text(api_key_id),
+        )
+    except ImpossibleValue:
+        pass
+    # Rare: read again with the impossible values as missing, and name them. Lines
+    # API Gateway wrote never come here, so they pay for no check but the one above.
+    cleaned, impossible = _without_impossible(raw)
+    return record_from_raw(cleaned, fallback_time_ms)._replace(impossible_fields=impossible)
+
+
+_EPOCH = RAW_ATTRIBUTES.index("request_time_epoch")
+_TIME = RAW_ATTRIBUTES.index("request_time")
+# The fields that can hold an impossible value, and their readers; the epoch before the
+# CLF time, which is read only when the epoch is missing.
+_CHECKED: tuple[tuple[int, Callable[[Any], object]], ...] = (
+    (_EPOCH, _number),
+    (_TIME, _clf_time_ms),
+    (RAW_ATTRIBUTES.index("response_length"), _number),
+    (RAW_ATTRIBUTES.index("response_latency"), _number),
+    (RAW_ATTRIBUTES.index("integration_latency"), _number),
+    (RAW_ATTRIBUTES.index("integration_status"), _status),
+)
+
+
+def _without_impossible(
+    raw: tuple[Any, ...],
+) -> tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]:
+    """``raw`` with each impossible value replaced by None, and (attribute, value) of each."""
+    values = list(raw)
+    impossible: list[tuple[str, Any]] = []
+    for index, read in _CHECKED:
+        if index == _TIME and _number(values[_EPOCH]) is not None:
+            continue
+        try:
+            read(values[index])
+        except ImpossibleValue:
+            impossible.append((RAW_ATTRIBUTES[index], values[index]))
+            values[index] = None
+    return tuple(values), tuple(impossible)

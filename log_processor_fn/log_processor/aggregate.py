@@ -18,6 +18,13 @@ from .metrics import MetricSpec
 MINUTE_MS = 60_000
 # EMF limits: at most 100 metrics per document and 100 values per metric.
 MAX_VALUES = 100
+# CloudWatch refuses metric data more than 14 days old or 2 hours ahead, and with it
+# the whole EMF document. The margin covers the time between the processor reading
+# its clock and CloudWatch checking the document (a 60 s timeout, log delivery), and
+# clock drift.
+MAX_AGE_MS = 14 * 24 * 60 * MINUTE_MS
+MAX_AHEAD_MS = 2 * 60 * MINUTE_MS
+WINDOW_MARGIN_MS = 5 * MINUTE_MS
 
 SeriesKey = tuple[int, tuple[str, ...], tuple[str, ...]]
 
@@ -39,6 +46,11 @@ class Series:
 
 def minute_of(time_ms: int) -> int:
     return time_ms - time_ms % MINUTE_MS
+
+
+def publishable_minutes(now_ms: int) -> tuple[int, int]:
+    """The first and last minute CloudWatch takes metric data for at ``now_ms``."""
+    return now_ms - MAX_AGE_MS + WINDOW_MARGIN_MS, now_ms + MAX_AHEAD_MS - WINDOW_MARGIN_MS
 
 
 def histogram(values: list[float], significant_digits: int) -> list[tuple[float, int]]:

@@ -1,22 +1,52 @@
-"""One subscription batch: parse, classify and aggregate every line, never fail on data."""
+"""One subscription batch: parse, classify and aggregate every line, never fail on data.
+
+What API Gateway cannot have written is not measured:
+
+- A line is malformed (counted in ``MalformedLogLines``, warned, left out of every
+  per-request metric) when it is not a JSON object, has no request id or status, has a
+  status that is not a whole number in 100-599, or when its request minute (the EMF
+  ``Timestamp`` its metrics would get) is more than 14 days before the processing time
+  or more than 2 hours after it. CloudWatch refuses metric data outside that window,
+  and refuses the whole EMF document that carries it; API Gateway writes lines as
+  requests happen and subscriptions deliver within a day, so such a line was not
+  written by API Gateway. Both bounds keep a 5-minute margin inside CloudWatch's:
+  CloudWatch checks a document when it ingests it, up to a function timeout (60 s)
+  and a log delivery after the processor read its clock, and clocks drift.
+- A field is impossible (counted in ``MalformedLogFields``, warned) when a size,
+  latency or epoch is not a finite non-negative number, an integration status is not
+  a whole number in 100-599, or a CLF request time does not parse. It is read as
+  missing: no latency, size or percentile sees it; the line still counts as a request.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import metrics as m
-from .access_log import AccessRecord, MalformedLine, parse_line
-from .aggregate import Aggregates, minute_of
+from .access_log import (
+    EXPECTED,
+    AccessRecord,
+    FieldMap,
+    MalformedLine,
+    load_document,
+    record_from_raw,
+)
+from .aggregate import Aggregates, minute_of, publishable_minutes
 from .classify import OTHER, classify
 from .settings import Settings
 
 EXCERPT_CHARS = 200
+TOO_OLD = "request minute more than 14 days (less 5 minutes) before processing"
+TOO_NEW = "request minute more than 2 hours (less 5 minutes) after processing"
 
 
 @dataclass(frozen=True)
 class Malformed:
+    """A line or a field that could not be counted, for the warning that names it."""
+
     log_event_id: str
     reason: str
     excerpt: str
@@ -29,6 +59,8 @@ class BatchResult:
     valid: int = 0
     duplicates: int = 0
     malformed: list[Malformed] = field(default_factory=list)
+    # Fields of valid lines read as missing (one entry per field).
+    malformed_fields: list[Malformed] = field(default_factory=list)
 
 
 @dataclass
@@ -48,7 +80,8 @@ def process_batch(
 ) -> BatchResult:
     """Metrics for the ``logEvents`` of one decoded subscription payload.
 
-    Bad lines are counted and skipped; a repeated event id is counted once. Lines
+    Bad lines are counted and skipped, impossible fields counted and read as missing
+    (the module's docstring says which); a repeated event id is counted once. Lines
     are grouped by what their dimensions derive from, so classification runs once
     per group, not per line.
     """
@@ -56,6 +89,8 @@ def process_batch(
     groups: dict[tuple[Any, ...], _Group] = {}
     lags: list[float] = []
     seen: set[str] = set()
+    fields = settings.fields
+    oldest, newest = publishable_minutes(now_ms)
     for event in log_events:
         result.lines += 1
         event_id = str(event.get("id", ""))
@@ -68,16 +103,21 @@ def process_batch(
         timestamp = event.get("timestamp")
         fallback_ms = timestamp if isinstance(timestamp, int) else now_ms
         try:
-            if not isinstance(message, str):
-                raise MalformedLine("no message")
-            record = parse_line(message, settings.fields, fallback_ms)
+            document = load_document(message)
+            record = record_from_raw(fields.raw(document), fallback_ms)
         except MalformedLine as error:
-            excerpt = message[:EXCERPT_CHARS] if isinstance(message, str) else repr(message)[:80]
-            result.malformed.append(Malformed(event_id, str(error), excerpt))
+            result.malformed.append(_malformed(event_id, str(error), message))
+            continue
+        minute = minute_of(record.request_time_ms)
+        if not oldest <= minute <= newest:
+            reason = TOO_OLD if minute < oldest else TOO_NEW
+            result.malformed.append(_malformed(event_id, reason, message))
             continue
         result.valid += 1
+        if record.impossible_fields:
+            result.malformed_fields += _field_warnings(event_id, record, document, fields)
         key = (
-            minute_of(record.request_time_ms),
+            minute,
             record.stage,
             record.http_method,
             record.resource_path,
@@ -107,14 +147,41 @@ def process_batch(
     aggregates = Aggregates()
     for (minute, *_), group in groups.items():
         _aggregate(aggregates, minute, group, settings)
-    pipeline = (settings.service,)
-    now_minute = minute_of(now_ms)
-    aggregates.count(now_minute, m.LOG_LINES, pipeline, result.lines)
-    aggregates.count(now_minute, m.MALFORMED_LOG_LINES, pipeline, len(result.malformed))
-    aggregates.count(now_minute, m.DUPLICATE_LOG_EVENTS, pipeline, result.duplicates)
-    aggregates.observe(now_minute, m.DELIVERY_LAG, pipeline, lags)
+    _count_pipeline(aggregates, result, lags, (settings.service,), minute_of(now_ms))
     result.documents = aggregates.documents(settings.namespace)
     return result
+
+
+def _malformed(event_id: str, reason: str, message: object) -> Malformed:
+    excerpt = message[:EXCERPT_CHARS] if isinstance(message, str) else repr(message)[:80]
+    return Malformed(event_id, reason, excerpt)
+
+
+def _field_warnings(
+    event_id: str, record: AccessRecord, document: dict[str, Any], fields: FieldMap
+) -> list[Malformed]:
+    """One per impossible field of ``record``, named as the line names it."""
+    warnings = []
+    for attribute, value in record.impossible_fields:
+        name = fields.field_name(document, attribute)
+        excerpt = json.dumps({name: value})[1:-1][:EXCERPT_CHARS]
+        warnings.append(Malformed(event_id, f"field {name} is not {EXPECTED[attribute]}", excerpt))
+    return warnings
+
+
+def _count_pipeline(
+    aggregates: Aggregates,
+    result: BatchResult,
+    lags: list[float],
+    pipeline: tuple[str],
+    now_minute: int,
+) -> None:
+    """The pipeline's own health, at the processing minute."""
+    aggregates.count(now_minute, m.LOG_LINES, pipeline, result.lines)
+    aggregates.count(now_minute, m.MALFORMED_LOG_LINES, pipeline, len(result.malformed))
+    aggregates.count(now_minute, m.MALFORMED_LOG_FIELDS, pipeline, len(result.malformed_fields))
+    aggregates.count(now_minute, m.DUPLICATE_LOG_EVENTS, pipeline, result.duplicates)
+    aggregates.observe(now_minute, m.DELIVERY_LAG, pipeline, lags)
 
 
 def _aggregate(aggregates: Aggregates, minute: int, group: _Group, settings: Settings) -> None:
@@ -126,7 +193,10 @@ def _aggregate(aggregates: Aggregates, minute: int, group: _Group, settings: Set
     aggregates.count(minute, m.REQUESTS, (*route_values, derived.status_class), requests)
     objective = settings.latency_objective_ms
     slow = sum(1 for latency in group.latency if latency > objective)
-    aggregates.count(minute, m.SLOW_REQUESTS, (service, stage), slow)
+    # One series, so one document: the latency SLO divides the one by the other.
+    stage_series = aggregates.at(minute, m.STAGE, (service, stage))
+    stage_series.count(m.STAGE_REQUESTS, requests)
+    stage_series.count(m.SLOW_REQUESTS, slow)
     route = aggregates.at(minute, m.ROUTE, route_values)
     route.observe(m.LATENCY, group.latency)
     route.observe(m.INTEGRATION_LATENCY, group.integration_latency)

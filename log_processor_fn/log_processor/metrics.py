@@ -35,7 +35,11 @@ CLIENT = ("service", "stage", "api_key")
 PIPELINE = ("service",)
 
 REQUESTS = MetricSpec("Requests", Unit.COUNT, ROUTE_STATUS, False, "requests answered")
-# Per stage, not per route: the latency SLO alarm divides it by the stage's request count.
+# Per stage, not per route: the latency SLO divides SlowRequests by StageRequests, both
+# counted from the same lines and written in the same document.
+STAGE_REQUESTS = MetricSpec(
+    "StageRequests", Unit.COUNT, STAGE, False, "requests answered (valid lines), per stage"
+)
 SLOW_REQUESTS = MetricSpec(
     "SlowRequests", Unit.COUNT, STAGE, False, "requests slower than the latency objective"
 )
@@ -61,7 +65,18 @@ CLIENT_REQUESTS = MetricSpec(
 )
 LOG_LINES = MetricSpec("LogLines", Unit.COUNT, PIPELINE, False, "access-log lines received")
 MALFORMED_LOG_LINES = MetricSpec(
-    "MalformedLogLines", Unit.COUNT, PIPELINE, False, "lines skipped: not JSON, no id or status"
+    "MalformedLogLines",
+    Unit.COUNT,
+    PIPELINE,
+    False,
+    "lines skipped: not JSON, no request id or HTTP status, a request minute CloudWatch refuses",
+)
+MALFORMED_LOG_FIELDS = MetricSpec(
+    "MalformedLogFields",
+    Unit.COUNT,
+    PIPELINE,
+    False,
+    "fields of valid lines read as missing: a value API Gateway cannot have written",
 )
 DUPLICATE_LOG_EVENTS = MetricSpec(
     "DuplicateLogEvents", Unit.COUNT, PIPELINE, False, "repeated log events counted once"
@@ -72,6 +87,7 @@ DELIVERY_LAG = MetricSpec(
 
 CONTRACT: tuple[MetricSpec, ...] = (
     REQUESTS,
+    STAGE_REQUESTS,
     SLOW_REQUESTS,
     LATENCY,
     INTEGRATION_LATENCY,
@@ -83,6 +99,7 @@ CONTRACT: tuple[MetricSpec, ...] = (
     CLIENT_REQUESTS,
     LOG_LINES,
     MALFORMED_LOG_LINES,
+    MALFORMED_LOG_FIELDS,
     DUPLICATE_LOG_EVENTS,
     DELIVERY_LAG,
 )

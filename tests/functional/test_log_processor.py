@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
 from dev_support.lambda_events import FakeLambdaContext, load_event, subscription_event
 from emulator.logs import render_access_log
 from emulator.template import function_environment
 from log_processor import metrics as m
+from log_processor.aggregate import minute_of
 from log_processor.batch import process_batch
 from log_processor.handler import lambda_handler, logger
 from log_processor.settings import load_settings
 from tests.emf import emf_errors
 from tests.support import emf_blobs, log_records, readme_metrics
 
-MINUTE_A = 1_795_582_200_000
+# Recent minutes: the handler reads its own clock, and refuses request minutes more than
+# 14 days before it.
+MINUTE_A = minute_of(int(time.time() * 1000)) - 10 * 60_000
 MINUTE_B = MINUTE_A + 60_000
 INFER = "/v2/models/{model_name}/infer"
 ENV = function_environment("LogProcessorFunction")
+SETTINGS = load_settings(ENV)
 STAGE = "prod"
 
 
@@ -162,7 +168,9 @@ FIXTURE = [
             {
                 "requestId": "min-1",
                 "ip": "198.51.100.7",
-                "requestTime": "25/Nov/2026:04:50:30 +0000",
+                "requestTime": time.strftime(
+                    "%d/%b/%Y:%H:%M:%S +0000", time.gmtime(MINUTE_A / 1000 + 30)
+                ),
                 "httpMethod": "GET",
                 "routeKey": "-",
                 "status": "200",
@@ -272,7 +280,13 @@ def test_pipeline_health_counts_lines_malformed_and_duplicates(mixed: Any) -> No
     assert sum(totals(documents, "MalformedLogLines").values()) == len(MALFORMED)
     assert sum(totals(documents, "DuplicateLogEvents").values()) == 2
     assert sum(totals(documents, "DeliveryLag").values()) == len(FIXTURE)
-    assert result == {"lines": 14, "valid": len(FIXTURE), "malformed": 3, "duplicates": 2}
+    assert result == {
+        "lines": 14,
+        "valid": len(FIXTURE),
+        "malformed": 3,
+        "malformed_fields": 0,
+        "duplicates": 2,
+    }
     warnings = [r for r in log_records(out) if r["level"] == "WARNING"]
     assert sorted(w["log_event_id"] for w in warnings) == ["bad-0", "bad-1", "bad-2"]
     assert all(len(w["excerpt"]) <= 200 for w in warnings)
@@ -298,12 +312,18 @@ def test_control_messages_are_skipped(capsys: pytest.CaptureFixture[str]) -> Non
     assert emf_blobs(out) == []
 
 
-def test_sample_event_in_events_folder_is_processed(capsys: pytest.CaptureFixture[str]) -> None:
-    result, out = run(load_event("access_log_subscription"), capsys)
+def test_sample_event_in_events_folder_is_processed() -> None:
+    payload = CloudWatchLogsEvent(load_event("access_log_subscription")).parse_logs_data()
+    log_events = payload.raw_event["logEvents"]
+    # Processed when it was delivered: its lines are of a fixed day, which CloudWatch's
+    # 14-day window (and so the processor) leaves behind.
+    delivered_ms = max(event["timestamp"] for event in log_events)
 
-    assert result["lines"] > 0
-    assert result["malformed"] == 0
-    assert all(emf_errors(doc) == [] for doc in emf_blobs(out))
+    result = process_batch(log_events, SETTINGS, now_ms=delivered_ms)
+
+    assert result.lines == result.valid == 5
+    assert (result.malformed, result.malformed_fields) == ([], [])
+    assert all(emf_errors(doc) == [] for doc in result.documents)
 
 
 def test_allow_listed_api_keys_get_their_own_series() -> None:
@@ -342,3 +362,271 @@ def test_the_readme_table_is_the_declared_contract() -> None:
     declared = {spec.name: (spec.unit.value, tuple(sorted(spec.dimensions))) for spec in m.CONTRACT}
 
     assert readme_metrics("### Access-log metrics (the log processor)") == declared
+
+
+# Lines and values API Gateway cannot have written.
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
+TOO_OLD = "request minute more than 14 days (less 5 minutes) before processing"
+TOO_NEW = "request minute more than 2 hours (less 5 minutes) after processing"
+# When the batches below are processed: half a minute into minute B.
+PROCESSED = MINUTE_B + 30_000
+INFER_IRIS = {
+    "$context.requestId": "good",
+    "$context.httpMethod": "POST",
+    "$context.resourcePath": INFER,
+    "$context.path": f"/{STAGE}/v2/models/iris/infer",
+    "$context.status": "200",
+    "$context.responseLatency": "41",
+    "$context.integrationLatency": "35",
+    "$context.integrationStatus": "200",
+    "$context.responseLength": "321",
+}
+
+
+def test_lines_outside_cloudwatchs_window_are_malformed_and_the_rest_published(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = int(time.time() * 1000)
+    old = rest(now - 15 * DAY_MS, "POST", INFER, "/v2/models/iris/infer", 200, 41, 35)
+    ahead = rest(now + 3 * HOUR_MS, "POST", INFER, "/v2/models/iris/infer", 200, 41, 35)
+    lines = [(f"ev-{i}", r.line) for i, r in enumerate(FIXTURE)]
+
+    result, out = run(subscription_event([*lines, ("old", old), ("ahead", ahead)]), capsys)
+    after = int(time.time() * 1000)
+
+    documents = emf_blobs(out)
+    assert (result["valid"], result["malformed"]) == (len(FIXTURE), 2)
+    assert sum(totals(documents, "MalformedLogLines").values()) == 2
+    expected = Counter((r.minute, r.route, f"{r.status // 100}xx") for r in FIXTURE)
+    assert totals(documents, "Requests", "minute", "route", "status_class") == expected
+    warnings = {r["log_event_id"]: r["reason"] for r in log_records(out) if r["level"] == "WARNING"}
+    assert warnings == {"old": TOO_OLD, "ahead": TOO_NEW}
+    for document in documents:
+        assert emf_errors(document) == []
+        assert now - 14 * DAY_MS <= document["_aws"]["Timestamp"] <= after + 2 * HOUR_MS
+
+
+@pytest.mark.parametrize(
+    ("request_time_ms", "valid"),
+    [
+        # The request minute is what CloudWatch sees, and the bounds keep 5 minutes inside.
+        (PROCESSED - 14 * DAY_MS + 6 * MINUTE_MS, True),
+        (PROCESSED - 14 * DAY_MS + 5 * MINUTE_MS, False),  # its minute starts 30 s too early
+        (PROCESSED + 2 * HOUR_MS - 5 * MINUTE_MS, True),
+        (PROCESSED + 2 * HOUR_MS - 4 * MINUTE_MS, False),
+    ],
+)
+def test_cloudwatchs_window_applies_to_the_request_minute_with_a_margin(
+    request_time_ms: int, valid: bool
+) -> None:
+    line = render_access_log({**INFER_IRIS, "$context.requestTimeEpoch": request_time_ms})
+
+    event = {"id": "1", "timestamp": PROCESSED, "message": line}
+
+    result = process_batch([event], SETTINGS, PROCESSED)
+
+    assert (result.valid, len(result.malformed)) == ((1, 0) if valid else (0, 1))
+    assert sum(totals(result.documents, "Requests").values()) == (1 if valid else 0)
+
+
+def test_a_negative_latency_is_left_out_of_the_figures_and_counted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    negative = render_access_log(
+        {
+            **INFER_IRIS,
+            "$context.requestId": "negative",
+            "$context.requestTimeEpoch": MINUTE_A + 2000,
+            "$context.responseLatency": "-12",
+            "$context.integrationLatency": "10",
+        }
+    )
+    lines = [("ev-0", FIXTURE[0].line), ("ev-1", FIXTURE[1].line), ("negative", negative)]
+
+    result, out = run(subscription_event(lines), capsys)
+
+    documents = emf_blobs(out)
+    assert result == {
+        "lines": 3,
+        "valid": 3,
+        "malformed": 0,
+        "malformed_fields": 1,
+        "duplicates": 0,
+    }
+    (route,) = [d for d in documents if "Latency" in d]
+    # FIXTURE[0] and [1]: latencies 41 and 50, integration 35 and 40; the third line's
+    # integration latency (10) is sound and counts, its latency and overhead do not.
+    assert route["Latency"] == {
+        "Values": [41.0, 50.0],
+        "Counts": [1, 1],
+        "Max": 50.0,
+        "Min": 41.0,
+        "Count": 2,
+        "Sum": 91.0,
+    }
+    assert route["IntegrationLatency"]["Values"] == [10.0, 35.0, 40.0]
+    assert route["GatewayOverhead"]["Values"] == [6.0, 10.0]
+    assert totals(documents, "Requests", "route") == Counter({(f"POST {INFER}",): 3})
+    assert totals(documents, "MalformedLogFields", "service") == Counter({("model-endpoint",): 1})
+    (warning,) = [r for r in log_records(out) if r["level"] == "WARNING"]
+    assert warning["message"] == "malformed access-log field"
+    assert warning["log_event_id"] == "negative"
+    assert warning["reason"] == "field latency is not a finite non-negative number"
+    assert warning["excerpt"] == '"latency": "-12"'
+    assert all(emf_errors(doc) == [] for doc in documents)
+
+
+FIGURES = {"Latency", "IntegrationLatency", "GatewayOverhead", "ResponseBytes"}
+NUMBER = "a finite non-negative number"
+HTTP_STATUS = "an HTTP status (a whole number in 100-599)"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason", "figures"),
+    [
+        (
+            "$context.responseLatency",
+            "-12",
+            f"field latency is not {NUMBER}",
+            {"IntegrationLatency", "ResponseBytes"},
+        ),
+        (
+            "$context.responseLatency",
+            "NaN",
+            f"field latency is not {NUMBER}",
+            {"IntegrationLatency", "ResponseBytes"},
+        ),
+        (
+            "$context.responseLatency",
+            "Infinity",
+            f"field latency is not {NUMBER}",
+            {"IntegrationLatency", "ResponseBytes"},
+        ),
+        (
+            "$context.responseLatency",
+            "4l",
+            f"field latency is not {NUMBER}",
+            {"IntegrationLatency", "ResponseBytes"},
+        ),
+        (
+            "$context.integrationLatency",
+            "-3",
+            f"field fnLatency is not {NUMBER}",
+            {"Latency", "ResponseBytes"},
+        ),
+        (
+            "$context.responseLength",
+            "-1",
+            f"field bytes is not {NUMBER}",
+            {"Latency", "IntegrationLatency", "GatewayOverhead"},
+        ),
+        ("$context.integrationStatus", "700", f"field fnStatus is not {HTTP_STATUS}", FIGURES),
+        ("$context.integrationStatus", "200.5", f"field fnStatus is not {HTTP_STATUS}", FIGURES),
+    ],
+)
+def test_an_impossible_field_is_counted_and_read_as_missing(
+    variable: str, value: str, reason: str, figures: set[str]
+) -> None:
+    line = render_access_log(
+        {**INFER_IRIS, "$context.requestTimeEpoch": MINUTE_A + 2000, variable: value}
+    )
+
+    result = process_batch(
+        [{"id": "x", "timestamp": MINUTE_A, "message": line}], SETTINGS, PROCESSED
+    )
+
+    assert (result.valid, result.malformed) == (1, [])
+    assert [f.reason for f in result.malformed_fields] == [reason]
+    assert totals(result.documents, "MalformedLogFields") == Counter({(): 1})
+    assert totals(result.documents, "StageRequests", "minute") == Counter({(MINUTE_A,): 1})
+    assert {name for d in result.documents for name in d} & FIGURES == figures
+
+
+def test_an_impossible_epoch_falls_back_to_when_the_line_was_received() -> None:
+    line = render_access_log({**INFER_IRIS, "$context.requestTimeEpoch": "-5"})
+
+    result = process_batch(
+        [{"id": "x", "timestamp": MINUTE_B + 7, "message": line}], SETTINGS, PROCESSED
+    )
+
+    assert [f.reason for f in result.malformed_fields] == [f"field epochMs is not {NUMBER}"]
+    assert totals(result.documents, "Requests", "minute") == Counter({(MINUTE_B,): 1})
+
+
+def test_an_impossible_status_makes_the_line_malformed() -> None:
+    events = [
+        {
+            "id": status,
+            "timestamp": MINUTE_A,
+            "message": render_access_log(
+                {**INFER_IRIS, "$context.requestTimeEpoch": MINUTE_A, "$context.status": status}
+            ),
+        }
+        for status in ("99", "600", "-5", "200.5", "2OO")
+    ]
+
+    result = process_batch(events, SETTINGS, PROCESSED)
+
+    assert result.valid == 0
+    assert {line.reason for line in result.malformed} == {"status not a whole number in 100-599"}
+    assert not totals(result.documents, "Requests")
+
+
+def test_warnings_for_lines_and_fields_share_the_cap(capsys: pytest.CaptureFixture[str]) -> None:
+    bad_fields = [
+        render_access_log(
+            {**INFER_IRIS, "$context.requestTimeEpoch": MINUTE_A, "$context.responseLength": "-1"}
+        )
+    ] * 10
+
+    result, out = run(subscription_event(["not JSON"] * 15 + bad_fields), capsys)
+
+    assert (result["malformed"], result["malformed_fields"]) == (15, 10)
+    warnings = Counter(r["message"] for r in log_records(out) if r["level"] == "WARNING")
+    assert warnings == Counter(
+        {
+            "malformed access-log line": 15,
+            "malformed access-log field": 5,
+            "more malformed access-log lines or fields": 1,
+        }
+    )
+    (more,) = [r for r in log_records(out) if "not_shown" in r]
+    assert more["not_shown"] == 5
+
+
+def test_stage_requests_count_valid_lines_per_minute_and_stage_beside_slow_requests() -> None:
+    # The template's format leaves the stage out (one log group a stage); HTTP APIs write it.
+    beta = json.dumps(
+        {
+            "requestId": "beta",
+            "routeKey": f"POST {INFER}",
+            "status": "200",
+            "requestTimeEpoch": str(MINUTE_A + 5),
+            "stage": "beta",
+        }
+    )
+    negative = render_access_log(
+        {**INFER_IRIS, "$context.requestTimeEpoch": MINUTE_A + 9, "$context.responseLength": "-1"}
+    )
+    old = render_access_log({**INFER_IRIS, "$context.requestTimeEpoch": PROCESSED - 15 * DAY_MS})
+    lines = [r.line for r in FIXTURE] + [beta, beta, negative, old, "not JSON"]
+    events = [
+        {"id": str(i), "timestamp": PROCESSED, "message": line} for i, line in enumerate(lines)
+    ]
+
+    documents = process_batch(events, SETTINGS, PROCESSED).documents
+
+    # FIXTURE: 5 requests in minute A, 4 in minute B, all on prod (the minimal-format
+    # line has no stage: the function's own); the line with a bad field still counts.
+    assert totals(documents, "StageRequests", "minute", "stage") == Counter(
+        {(MINUTE_A, STAGE): 6, (MINUTE_B, STAGE): 4, (MINUTE_A, "beta"): 2}
+    )
+    for document in documents:
+        if "StageRequests" in document:
+            names = [x["Name"] for x in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+            assert sorted(names) == ["SlowRequests", "StageRequests"]
+            assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "stage"]]
+        assert emf_errors(document) == []

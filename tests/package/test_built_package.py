@@ -14,13 +14,15 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dev_support.lambda_events import INVOKE_BUILT_HANDLER
-from dev_support.paths import BUILD_DIR, HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, ROOT
+from dev_support.lambda_events import INVOKE_BUILT_HANDLER, subscription_event
+from dev_support.paths import BUILD_DIR, EVENTS_DIR, HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, ROOT
+from emulator.logs import render_access_log
 from emulator.template import function_environment, parameter_default
 from emulator.worker import lambda_python_path
 from tests.package.pins import normalized, runtime_pins
@@ -135,11 +137,11 @@ def run_built(package: Path, arguments: list[str], env: dict[str, str], *, runti
     return done.stdout
 
 
-def invoke_built(package: Path, module: str, event: str, env: dict[str, str]) -> Any:
+def invoke_built(package: Path, module: str, event: Path, env: dict[str, str]) -> Any:
     """The result of ``module.lambda_handler`` run from ``package`` and the runtime's packages."""
     stdout = run_built(
         package,
-        ["-c", INVOKE_BUILT_HANDLER, module, str(ROOT / "events" / event)],
+        ["-c", INVOKE_BUILT_HANDLER, module, str(event)],
         {"POWERTOOLS_TRACE_DISABLED": "1", **env},
         runtime=True,
     )
@@ -180,7 +182,7 @@ def test_host_build_imports_and_answers_with_the_package_and_the_runtime() -> No
     response = invoke_built(
         package,
         "inference.handler",
-        "infer_iris.json",
+        EVENTS_DIR / "infer_iris.json",
         function_environment("InferenceFunction"),
     )
 
@@ -189,15 +191,28 @@ def test_host_build_imports_and_answers_with_the_package_and_the_runtime() -> No
     assert json.loads(response["body"])["outputs"][0]["data"] == [0, 1, 2]
 
 
-def test_host_build_of_the_log_processor_processes_a_batch() -> None:
+def test_host_build_of_the_log_processor_processes_a_batch(tmp_path: Path) -> None:
     package = built(HOST_LOG_PROCESSOR)
     assert not (package / "onnxruntime").exists()
+    # Requests of a minute ago, not the sample event's: the processor refuses request times
+    # more than 14 days before its clock, and a fixed sample falls behind.
+    requested_ms = int(time.time() * 1000) - 60_000
+    lines = [
+        render_access_log(
+            {
+                "$context.requestId": f"r-{index}",
+                "$context.requestTimeEpoch": requested_ms,
+                "$context.status": "200",
+                "$context.responseLatency": "41",
+            }
+        )
+        for index in range(3)
+    ]
+    event = tmp_path / "access_log_subscription.json"
+    event.write_text(json.dumps(subscription_event(lines)))
 
     result = invoke_built(
-        package,
-        "log_processor.handler",
-        "access_log_subscription.json",
-        function_environment("LogProcessorFunction"),
+        package, "log_processor.handler", event, function_environment("LogProcessorFunction")
     )
 
-    assert result["lines"] == result["valid"] > 0
+    assert result["lines"] == result["valid"] == 3

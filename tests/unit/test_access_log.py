@@ -62,6 +62,7 @@ def test_dashes_mean_missing_and_missing_optional_fields_never_fail() -> None:
     assert record.http_method is None
     assert record.error_type is None
     assert record.request_time_ms == FALLBACK_MS
+    assert record.impossible_fields == ()
 
 
 @pytest.mark.parametrize(
@@ -146,6 +147,76 @@ def test_malformed_lines_raise(message: str) -> None:
         parse(message)
 
 
+@pytest.mark.parametrize("status", ["99", "600", "-5", "200.5", "1e3", "2OO", True])
+def test_a_status_api_gateway_cannot_write_makes_the_line_malformed(status: object) -> None:
+    with pytest.raises(MalformedLine, match=r"^status not a whole number in 100-599$"):
+        parse(json.dumps({"requestId": "x", "status": status}))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "attribute"),
+    [
+        ("$context.responseLatency", "-12", "response_latency"),
+        ("$context.responseLatency", "NaN", "response_latency"),
+        ("$context.responseLatency", "-Infinity", "response_latency"),
+        ("$context.integrationLatency", "abc", "integration_latency"),
+        ("$context.responseLength", "-0.5", "response_length"),
+        ("$context.integrationStatus", "99", "integration_status"),
+        ("$context.integrationStatus", "204.5", "integration_status"),
+    ],
+)
+def test_impossible_values_are_read_as_missing_and_named(
+    variable: str, value: str, attribute: str
+) -> None:
+    line = render_access_log({"$context.requestId": "r", "$context.status": "200", variable: value})
+
+    record = parse(line)
+
+    assert getattr(record, attribute) is None
+    assert record.impossible_fields == ((attribute, value),)
+
+
+def test_an_impossible_epoch_gives_way_to_the_request_time() -> None:
+    line = json.dumps(
+        {
+            "requestId": "r",
+            "status": "200",
+            "requestTimeEpoch": "-1",
+            "requestTime": "25/Nov/2026:04:50:12 +0000",
+            "responseLatency": "7",
+        }
+    )
+
+    record = parse(line)
+
+    assert record.request_time_ms == 1795582212000
+    assert record.response_latency == 7.0
+    assert record.impossible_fields == (("request_time_epoch", "-1"),)
+
+
+def test_a_request_time_that_does_not_parse_gives_way_to_the_fallback() -> None:
+    record = parse(json.dumps({"requestId": "r", "status": "200", "requestTime": "yesterday"}))
+
+    assert record.request_time_ms == FALLBACK_MS
+    assert record.impossible_fields == (("request_time", "yesterday"),)
+
+
+def test_every_impossible_field_of_a_line_is_named() -> None:
+    line = json.dumps(
+        {"requestId": "r", "status": "200", "responseLength": -3, "responseLatency": [1]}
+    )
+
+    record = parse(line)
+
+    assert (record.response_length, record.response_latency) == (None, None)
+    assert record.impossible_fields == (("response_length", -3), ("response_latency", [1]))
+
+
+def test_field_name_is_the_name_the_line_wrote() -> None:
+    assert FIELDS.field_name({"latency": "-1"}, "response_latency") == "latency"
+    assert FIELDS.field_name({"responseLatency": "-1"}, "response_latency") == "responseLatency"
+
+
 def test_template_format_maps_fields_by_their_context_variable() -> None:
     renamed = (
         '{"id":"$context.requestId","code":"$context.status","ua":"$context.identity.userAgent"}'
@@ -163,4 +234,7 @@ def test_numbers_beyond_any_real_value_count_as_missing() -> None:
         {"$context.requestId": "r", "$context.status": "200", "$context.responseLatency": "1.8e308"}
     )
 
-    assert parse(line).response_latency is None
+    record = parse(line)
+
+    assert record.response_latency is None
+    assert record.impossible_fields == (("response_latency", "1.8e308"),)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from log_processor import metrics as m
-from log_processor.aggregate import MAX_VALUES, Aggregates, histogram, minute_of
+from log_processor.aggregate import (
+    MAX_VALUES,
+    Aggregates,
+    histogram,
+    minute_of,
+    publishable_minutes,
+)
 
 MINUTE = 1_795_582_200_000
 ROUTE = ("svc", "prod", "GET /v2")
@@ -12,6 +18,12 @@ ROUTE = ("svc", "prod", "GET /v2")
 def test_minute_of_truncates_to_the_minute() -> None:
     assert minute_of(MINUTE + 59_999) == MINUTE
     assert minute_of(MINUTE + 60_000) == MINUTE + 60_000
+
+
+def test_publishable_minutes_are_cloudwatchs_window_less_five_minutes_each_side() -> None:
+    now = MINUTE + 30_000
+    # 14 days = 1,209,600,000 ms; 2 hours = 7,200,000 ms; 5 minutes = 300,000 ms.
+    assert publishable_minutes(now) == (1_794_372_930_000, 1_795_589_130_000)
 
 
 def test_histogram_is_exact_in_whole_units_below_the_precision() -> None:
