@@ -189,6 +189,21 @@ def test_every_alarm_chooses_missing_data_and_notifies_unless_part_of_a_composit
         assert (composite["AlarmActions"], composite["OKActions"]) == ([topic], [topic]), name
 
 
+def test_latency_slo_divides_counts_from_the_same_pipeline() -> None:
+    components = {name: a for name, a in alarms().items() if name.startswith("LatencySlo")}
+
+    assert len(components) == 4
+    for name, alarm in components.items():
+        queries = {
+            q["Id"]: q["MetricStat"]["Metric"] for q in alarm["Metrics"] if "MetricStat" in q
+        }
+        slow, requests = queries["slow"], queries["requests"]
+        # Both from the log processor, per request minute: the same lag, the same lines.
+        assert (slow["MetricName"], requests["MetricName"]) == ("SlowRequests", "StageRequests")
+        assert slow["Namespace"] == requests["Namespace"], name
+        assert slow["Dimensions"] == requests["Dimensions"], name
+
+
 def test_burn_rate_alarms_follow_the_workbook_windows() -> None:
     windows = {
         name: (alarm["Threshold"], alarm["Metrics"][0]["MetricStat"]["Period"])
