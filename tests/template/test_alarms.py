@@ -122,6 +122,19 @@ def test_lambda_and_sqs_alarms_name_resources_of_this_stack() -> None:
                 assert (queue in queues, attribute) == (True, "QueueName"), name
 
 
+def test_a_failed_batch_that_cannot_be_parked_pages() -> None:
+    watching = [
+        name
+        for name, alarm in alarms().items()
+        for metric in watched(alarm)
+        if metric["MetricName"] == "DestinationDeliveryFailures"
+        and dimensions(metric)["FunctionName"] == {"Ref": "LogProcessorFunction"}
+    ]
+
+    assert len(watching) == 1
+    assert alarms()[watching[0]]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
 def test_emf_alarms_watch_the_log_groups_the_functions_write_to() -> None:
     function_groups = {
         function["LoggingConfig"]["LogGroup"]["Ref"]
