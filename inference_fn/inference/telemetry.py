@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from .xray import LambdaXRayProvider
+
 # Dimension value for requests naming a model we do not serve: one fixed value
 # instead of one new (billed) metric series per name a client invents.
 UNKNOWN_MODEL = "unknown"
@@ -88,7 +90,10 @@ CONTRACT: tuple[MetricSpec, ...] = (
 # fails init when either is missing.
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+# X-Ray without the X-Ray SDK (see xray.py). disabled=False always: Powertools would
+# import the SDK to switch it off; the provider honours POWERTOOLS_TRACE_DISABLED itself.
+# Nothing to patch: the function calls no other service.
+tracer = Tracer(provider=LambdaXRayProvider.from_environment(), disabled=False, auto_patch=False)
 
 # Health and metadata requests publish no application metrics by design.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
