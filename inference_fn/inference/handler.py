@@ -7,7 +7,6 @@ into ``protocol`` and ``model_registry``.
 from __future__ import annotations
 
 import json
-import time
 from http import HTTPStatus
 from typing import Any
 
@@ -15,19 +14,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from . import INIT_STARTED_AT, __version__, protocol
+from . import __version__, protocol, telemetry
 from .errors import ServiceError, clip
 from .model_registry import load_registry
 from .settings import load_settings
-from .telemetry import (
-    UNKNOWN_MODEL,
-    InferenceRecord,
-    logger,
-    metrics,
-    record_inference,
-    record_init_duration,
-    tracer,
-)
+from .telemetry import logger, metrics, tracer
 
 SETTINGS = load_settings()
 # Lambda passes lines at INFO and above (EMF lines carry no level) and Powertools follows
@@ -35,23 +26,6 @@ SETTINGS = load_settings()
 logger.registered_handler.setLevel(SETTINGS.log_level)
 REGISTRY = load_registry(SETTINGS.models_dir)
 app = APIGatewayRestResolver()
-
-# Popped by the first invocation, which publishes it: present means "cold start".
-_pending_init: dict[str, float] = {"duration_ms": (time.perf_counter() - INIT_STARTED_AT) * 1000.0}
-
-try:  # Lambda's SnapStart hooks exist only in its runtime
-    from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
-except ImportError:
-    pass
-else:
-    # An environment restored from a snapshot ran no init of its own: publishing the
-    # snapshot's init time from every restored environment would report a wait nobody had.
-    register_after_restore(_pending_init.clear)
-
-
-def _elapsed_ms() -> float:
-    started_at: float = app.context["started_at"]
-    return (time.perf_counter() - started_at) * 1000.0
 
 
 def _request_id() -> str:
@@ -97,53 +71,18 @@ def model_ready(model_name: str, model_version: str | None = None) -> dict[str, 
 @app.post("/v2/models/<model_name>/versions/<model_version>/infer")
 def infer(model_name: str, model_version: str | None = None) -> Response[str]:
     event = app.current_event
-    dimension = model_name if model_name in REGISTRY else UNKNOWN_MODEL
-    try:
+    known = model_name in REGISTRY
+    with telemetry.inference_recorded(
+        model_name, model_version, _request_id(), known=known
+    ) as record:
         model = REGISTRY.get(model_name, model_version)
         request = protocol.decode_request(
             event.body, bool(event.is_base64_encoded), model.metadata, SETTINGS.limits
         )
-        # One subsegment, around the model: the rest of the handler is the function's own
-        # segment, and every subsegment costs time on every request.
-        with tracer.provider.in_subsegment("## predict") as subsegment:
-            subsegment.put_annotation("model", model.metadata.name)
-            subsegment.put_annotation("model_version", model.metadata.version)
-            prediction = model.predict(request.feeds)
-        body = json.dumps(
-            protocol.encode_infer_response(model.metadata, request, prediction.outputs),
-            separators=(",", ":"),
-        )
-    except Exception as error:
-        # Counted here, answered by the exception handlers below.
-        status = (
-            error.status if isinstance(error, ServiceError) else HTTPStatus.INTERNAL_SERVER_ERROR
-        )
-        message = error.message if isinstance(error, ServiceError) else type(error).__name__
-        record_inference(
-            InferenceRecord(
-                dimension,
-                # From the URL: clipped, so a client cannot write long strings into logs.
-                None if model_version is None else clip(model_version),
-                status,
-                _elapsed_ms(),
-                _request_id(),
-                error=message,
-            )
-        )
-        raise
-    record_inference(
-        InferenceRecord(
-            model=model.metadata.name,
-            model_version=model.metadata.version,
-            status=HTTPStatus.OK,
-            handler_latency_ms=_elapsed_ms(),
-            request_id=_request_id(),
-            rows=request.rows,
-            model_latency_ms=prediction.latency_ms,
-            confidence=protocol.mean_confidence(prediction.outputs),
-        )
-    )
-    return Response(HTTPStatus.OK.value, content_types.APPLICATION_JSON, body)
+        prediction = record.predict(model, request)
+        outputs = protocol.encode_infer_response(model.metadata, request, prediction.outputs)
+        body = json.dumps(outputs, separators=(",", ":"))
+        return Response(HTTPStatus.OK.value, content_types.APPLICATION_JSON, body)
 
 
 @app.exception_handler(ServiceError)
@@ -172,9 +111,9 @@ def unexpected_error(error: Exception) -> Response[str]:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app.append_context(started_at=time.perf_counter())
-    init_duration_ms = _pending_init.pop("duration_ms", None)
-    tracer.put_annotation(key="cold_start", value=init_duration_ms is not None)
-    if init_duration_ms is not None:
-        record_init_duration(init_duration_ms, context.function_name)
+    telemetry.invocation_started(context.function_name)
     return app.resolve(event, context)
+
+
+# Init ends here: InitDuration covers the imports and the model loading above.
+telemetry.init_finished()
