@@ -35,6 +35,8 @@ DEFAULT_DAEMON_ADDRESS = "127.0.0.1:2000"
 DAEMON_HEADER = b'{"format": "json", "version": 1}\n'
 
 Annotation = str | int | float | bool
+# One encoder for every document: json.dumps with arguments builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,9 @@ class LambdaXRayProvider(BaseProvider):
         # Datagrams that could not be sent: counted, never raised into a request.
         self.dropped = 0
         self._open: list[Subsegment] = []
+        # The last trace header read and what it said: one invocation's subsegments share it.
+        self._last_header: str | None = None
+        self._last_context: TraceContext | None = None
         # Created on first use, after init: nothing is sent at init, and a socket made
         # before a SnapStart snapshot would be restored into every new environment.
         self._socket: socket.socket | None = None
@@ -193,7 +198,10 @@ class LambdaXRayProvider(BaseProvider):
     def _context(self) -> TraceContext | None:
         if not self.enabled:
             return None
-        context = TraceContext.from_header(os.environ.get(TRACE_HEADER))
+        header = os.environ.get(TRACE_HEADER)
+        if header != self._last_header:
+            self._last_header, self._last_context = header, TraceContext.from_header(header)
+        context = self._last_context
         return context if context is not None and context.sampled else None
 
     @contextmanager
@@ -242,7 +250,7 @@ class LambdaXRayProvider(BaseProvider):
             if self._socket is None:
                 self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 self._socket.setblocking(False)
-            payload = json.dumps(document, separators=(",", ":")).encode()
+            payload = _encode(document).encode()
             self._socket.sendto(DAEMON_HEADER + payload, self.address)
         except OSError:
             self.dropped += 1
