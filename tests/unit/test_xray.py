@@ -84,7 +84,7 @@ def test_an_open_subsegment_is_in_progress_and_a_failed_one_names_its_exception(
 
     document = subsegment.document()
     assert document["fault"] is True
-    ((exception),) = document["cause"]["exceptions"]
+    (exception,) = document["cause"]["exceptions"]
     assert (exception["type"], exception["remote"], len(exception["id"])) == ("KeyError", False, 16)
     assert "client" not in json.dumps(document)
 
