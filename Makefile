@@ -34,10 +34,11 @@ FUNCTION_DIRS := inference_fn log_processor_fn
 # The functions' locked dependencies as requirements files (pip, the dev venv, scanners).
 FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt
 
-# Where `make run` keeps its logs, metrics and key (`make report` and `make openapi` too).
+# Where `make run` keeps its logs, metrics, traces and key (`make report`, `make trace` and
+# `make openapi` too).
 STATE_DIR ?= .local
 
-.PHONY: help env venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi report deploy logs train clean
+.PHONY: help env venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi report trace deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -155,6 +156,10 @@ openapi: $(STAMP) ## Write STATE_DIR/openapi.json: the API as plain OpenAPI 3.0 
 
 report: $(STAMP) ## Metrics of the local run as CloudWatch would show them; SINCE=, UNTIL= for a window
 	$(BIN)/python -m emulator.report --metrics $(STATE_DIR)/metrics.jsonl $(if $(SINCE),--since '$(SINCE)') $(if $(UNTIL),--until '$(UNTIL)')
+
+trace: $(STAMP) ## One request of the local run: ID=<request id>; its gateway timings and X-Ray segments
+	@test -n '$(ID)' || { echo "make trace ID=<request id>: an answer's x-amzn-RequestId, or a requestId of $(STATE_DIR)/logs/access.log"; exit 2; }
+	$(BIN)/python -m emulator.trace --state-dir $(STATE_DIR) '$(ID)'
 
 deploy: build ## sam deploy (samconfig.toml [default]; CONFIG_ENV=prod for production)
 	$(BIN)/sam deploy --config-env $(or $(CONFIG_ENV),default)

@@ -1,7 +1,9 @@
 """Cold start: fresh Python processes answering their first request, side by side.
 
-The built inference function (host build) against a hello-world Powertools handler
-(logger, metrics, tracer, no model) and against a Python that imports nothing.
+The built inference function (host build), traced as on Lambda, against its floor
+(numpy and ONNX Runtime imported, both bundled models' sessions created, as the function
+does: what its first request cannot do without), a hello-world Powertools handler
+(logger, metrics, tracer, no model) and a Python that imports nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.handler import SAMPLED, xray_daemon
 from bench.timing import medians
 from dev_support.lambda_events import INVOKE_BUILT_HANDLER
 from dev_support.paths import HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, ROOT
@@ -20,9 +23,13 @@ from emulator.worker import lambda_python_path
 BUILD = HOST_BUILD_DIR / "InferenceFunction"
 EVENT = ROOT / "events" / "infer_iris.json"
 
+# Its tracer is Powertools' with the function's X-Ray provider: the build has no X-Ray SDK
+# for Powertools' default provider (and with it, it would measure the SDK's import again).
 HELLO = """
 from aws_lambda_powertools import Logger, Metrics, Tracer
-logger, metrics, tracer = Logger(), Metrics(namespace="Bench"), Tracer()
+from inference.xray import LambdaXRayProvider
+logger, metrics = Logger(), Metrics(namespace="Bench")
+tracer = Tracer(provider=LambdaXRayProvider.from_environment(), disabled=False, auto_patch=False)
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
@@ -33,14 +40,29 @@ def lambda_handler(event, context):
 """
 
 
+# What init cannot do without: the model registry the function loads, and nothing else.
+FLOOR = """
+import sys
+from pathlib import Path
+from inference.model_registry import load_registry
+load_registry(Path(sys.argv[1]))
+"""
+
+
 def first_request(module: str) -> list[str]:
     return ["-c", INVOKE_BUILT_HANDLER, module, str(EVENT)]
 
 
-def _process(arguments: list[str], path: str | None) -> None:
+def _process(arguments: list[str], path: str | None, daemon_address: str) -> None:
     python = getattr(sys, "_base_executable", sys.executable)
-    # The function's environment from the template, for all three: the same work at init.
-    env = {**function_environment("InferenceFunction"), "POWERTOOLS_TRACE_DISABLED": "1"}
+    # The function's environment from the template, for all of them: the same work at init;
+    # and Lambda's with active tracing: the first request is sampled, its subsegments sent.
+    env = {
+        **function_environment("InferenceFunction"),
+        "LAMBDA_TASK_ROOT": str(BUILD),
+        "AWS_XRAY_DAEMON_ADDRESS": daemon_address,
+        "_X_AMZN_TRACE_ID": SAMPLED,
+    }
     if path is not None:
         env["PYTHONPATH"] = path
     subprocess.run(  # noqa: S603 -- our interpreter, our code
@@ -60,18 +82,23 @@ def run(rounds: int = 7, scratch: Path = ROOT / ".bench") -> dict[str, float]:
     # the hello handler takes Powertools from the same built package.
     model_path = lambda_python_path(BUILD, LAMBDA_RUNTIME_DIR)
     hello_path = os.pathsep.join([str(hello_dir), model_path])
-    model, hello, bare = medians(
-        [
-            lambda: _process(first_request("inference.handler"), model_path),
-            lambda: _process(first_request("hello_handler"), hello_path),
-            lambda: _process(["-c", "pass"], None),
-        ],
-        rounds,
-        warmup=1,
-    )
+    models = str(BUILD / "inference" / "models")
+    with xray_daemon() as daemon:
+        model, floor, hello, bare = medians(
+            [
+                lambda: _process(first_request("inference.handler"), model_path, daemon),
+                lambda: _process(["-c", FLOOR, models], model_path, daemon),
+                lambda: _process(first_request("hello_handler"), hello_path, daemon),
+                lambda: _process(["-c", "pass"], None, daemon),
+            ],
+            rounds,
+            warmup=1,
+        )
     return {
         "cold_start_ms": round(model * 1000, 1),
         "hello_cold_start_ms": round(hello * 1000, 1),
+        "cold_start_floor_ms": round(floor * 1000, 1),
+        "cold_start_floor_ratio": round(model / floor, 3),
         "cold_start_ratio": round(model / hello, 3),
         "bare_python_start_ms": round(bare * 1000, 1),
     }

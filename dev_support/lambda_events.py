@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from .paths import EVENTS_DIR
 
 
@@ -29,7 +31,9 @@ def with_body(event: dict[str, Any], body: Any) -> dict[str, Any]:
 
 
 @dataclass
-class FakeLambdaContext:
+class FakeLambdaContext(LambdaContext):
+    """The context Lambda passes, with the values a test chooses (Powertools' type)."""
+
     function_name: str = "model-endpoint-dev-inference"
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 1024
@@ -40,7 +44,8 @@ class FakeLambdaContext:
     log_group_name: str = "/aws/lambda/model-endpoint-dev-inference"
     log_stream_name: str = "2026/11/25/[$LATEST]abcdef"
 
-    def get_remaining_time_in_millis(self) -> int:
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
         return 10_000
 
 

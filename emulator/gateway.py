@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from jsonschema import Draft4Validator
 
-from . import lambda_logs
+from . import xray
 from .logs import LogShipper, render
 from .openapi import plain_document
 from .template import AppSpec, Route
@@ -64,6 +64,8 @@ class Exchange:
     body: bytes
     source_ip: str
     context: dict[str, Any] = field(default_factory=dict)
+    # The stage's X-Ray segment, when the stage traces.
+    segment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,16 @@ class Answer:
 
 class Gateway:
     def __init__(
-        self, app: AppSpec, workers: dict[str, Worker], shipper: LogShipper, api_key: str | None
+        self,
+        app: AppSpec,
+        workers: dict[str, Worker],
+        shipper: LogShipper,
+        api_key: str | None,
+        daemon: xray.XRayDaemon | None = None,
     ) -> None:
         self.app = app
+        # Where the stage's segments go when it traces (TracingEnabled).
+        self.daemon = daemon
         self.workers = workers
         self.shipper = shipper
         self.api_key = api_key
@@ -127,14 +136,44 @@ class Gateway:
             }
         )
         if self.app.tracing:
-            ctx["$context.xrayTraceId"] = lambda_logs.new_trace_id()
+            # Every request sampled: the trace starts here, with the stage's segment.
+            ctx["$context.xrayTraceId"] = xray.new_trace_id()
+            exchange.segment_id = xray.new_segment_id()
         answer = self._route(exchange, path, url.query)
         ctx["$context.status"] = answer.status
         ctx["$context.responseLength"] = len(answer.body)
         ctx["$context.responseLatency"] = round((time.perf_counter() - started) * 1000)
         self.shipper.submit(render(self.app.access_log_format, ctx), int(now * 1000))
+        if exchange.segment_id is not None and self.daemon is not None:
+            self.daemon.record(self._segment(exchange, now, time.perf_counter() - started))
         return Answer(
             answer.status, {**answer.headers, "x-amzn-RequestId": request_id}, answer.body
+        )
+
+    def _segment(self, exchange: Exchange, started_at: float, seconds: float) -> dict[str, Any]:
+        """The stage's segment: the request's method, route and status, no header or body."""
+        ctx = exchange.context
+        return xray.segment(
+            f"{ctx['$context.apiId']}/{self.app.stage}",
+            str(exchange.segment_id),
+            ctx["$context.xrayTraceId"],
+            started_at,
+            started_at + seconds,
+            origin="AWS::ApiGateway::Stage",
+            fields={
+                "http": {
+                    "request": {"method": exchange.method},
+                    "response": {"status": ctx["$context.status"]},
+                },
+                "aws": {
+                    "api_gateway": {
+                        "request_id": ctx["$context.requestId"],
+                        "rest_api_id": ctx["$context.apiId"],
+                        "stage": self.app.stage,
+                    }
+                },
+                **xray.status_flags(ctx["$context.status"]),
+            },
         )
 
     def _gateway_error(
@@ -202,7 +241,11 @@ class Gateway:
         worker = self.workers[route.function]
         event = self._proxy_event(exchange, route, parameters, path, query)
         trace_id = ctx.get("$context.xrayTraceId")
-        trace_header = lambda_logs.trace_header(trace_id) if trace_id else None
+        trace_header = (
+            xray.trace_header(trace_id, exchange.segment_id)
+            if trace_id and exchange.segment_id
+            else None
+        )
         invocation = worker.invoke(event, INTEGRATION_LIMIT_S, trace_header)
         ctx["$context.integrationLatency"] = round(invocation.duration_ms)
         ctx["$context.integration.latency"] = round(invocation.duration_ms)

@@ -45,16 +45,6 @@ def application_line_kept(line: str, minimum: str) -> bool:
     return APPLICATION_LEVELS.index(level) >= APPLICATION_LEVELS.index(minimum)
 
 
-def new_trace_id() -> str:
-    """An X-Ray trace id: version, epoch seconds in hex, 96 random bits."""
-    return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-
-
-def trace_header(trace_id: str | None = None) -> str:
-    """The trace header of a sampled invocation, as Lambda passes it to the function."""
-    return f"Root={trace_id or new_trace_id()};Parent={secrets.token_hex(8)};Sampled=1"
-
-
 def emitted(event: str, system_log_level: str) -> bool:
     return LEVELS[EVENT_LEVELS[event]] >= LEVELS.get(system_log_level, LEVELS["INFO"])
 

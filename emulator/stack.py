@@ -1,8 +1,8 @@
 """The whole monitored chain on one machine, as template.yaml wires it on AWS.
 
 HTTP -> gateway (routes, key, throttling, validation) -> function worker -> access-log
-line -> subscription batch -> log-processor worker -> metrics, all under a state
-directory.
+line -> subscription batch -> log-processor worker -> metrics, and X-Ray's segments, all
+under a state directory.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .logs import LogShipper
 from .sink import Sink
 from .template import load_app
 from .worker import Worker
+from .xray import XRayDaemon
 
 # Template parameters that lift the stage's and the usage plan's throttling, for runs
 # that measure or test something other than a 429.
@@ -51,8 +52,11 @@ class Emulator:
         self.state_dir = state_dir
         self.app = load_app(template, parameters)
         self.sink = Sink(state_dir)
+        self.daemon = XRayDaemon(state_dir / "traces.jsonl")
         self.workers = {
-            name: Worker(spec, build_dir / name, self.sink, runtime_dir=runtime_dir)
+            name: Worker(
+                spec, build_dir / name, self.sink, runtime_dir=runtime_dir, daemon=self.daemon
+            )
             for name, spec in self.app.functions.items()
         }
         here = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -72,7 +76,7 @@ class Emulator:
         )
         # The usage plan's default client key, where routes ask for one (AuthMode=API_KEY).
         self.api_key = self._api_key() if any(r.needs_api_key for r in self.app.routes) else None
-        self.gateway = Gateway(self.app, self.workers, self.shipper, self.api_key)
+        self.gateway = Gateway(self.app, self.workers, self.shipper, self.api_key, self.daemon)
         self.server = serve(self.gateway, host, port)
         host_name, self.port = self.server.server_address[:2]
         self.host = host_name if isinstance(host_name, str) else host_name.decode()
@@ -105,4 +109,5 @@ class Emulator:
         self.shipper.close()
         for worker in self.workers.values():
             worker.close()
+        self.daemon.close()
         self.sink.close()

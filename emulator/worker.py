@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import lambda_logs
+from . import lambda_logs, xray
 from .sink import Sink
 from .template import FunctionSpec
 
@@ -47,8 +47,10 @@ class Worker:
         spec: FunctionSpec,
         artifact: Path,
         sink: Sink,
+        *,
         python: str | None = None,
         runtime_dir: Path | None = None,
+        daemon: xray.XRayDaemon | None = None,
     ):
         self.spec = spec
         self.artifact = artifact
@@ -57,6 +59,8 @@ class Worker:
         # the standard library, the built artifact and then runtime_dir, as on Lambda.
         self.python: str = python or str(getattr(sys, "_base_executable", sys.executable))
         self.runtime_dir = runtime_dir
+        # Where the function's X-Ray subsegments go, and its segment (Lambda's part).
+        self.daemon = daemon
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._results_fd = -1
@@ -80,8 +84,7 @@ class Worker:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_mb),
             "AWS_REGION": "local",
             "AWS_DEFAULT_REGION": "local",
-            # No X-Ray daemon here: Powertools' documented switch for running without one.
-            "POWERTOOLS_TRACE_DISABLED": "1",
+            **({"AWS_XRAY_DAEMON_ADDRESS": self.daemon.address} if self.daemon else {}),
             # What Lambda sets from the function's LoggingConfig.
             **(
                 {
@@ -175,11 +178,21 @@ class Worker:
     def invoke(
         self, event: dict[str, Any], timeout_s: float | None = None, trace_header: str | None = None
     ) -> Invocation:
+        """One invocation; ``trace_header`` is the caller's (API Gateway's), if it traces."""
         timeout = min(timeout_s or self.spec.timeout_s, self.spec.timeout_s)
         request_id = str(uuid.uuid4())
-        if trace_header is None and self.spec.tracing:
-            trace_header = lambda_logs.trace_header()
+        # With active tracing, Lambda records the function's segment, in the caller's trace
+        # or a new one, and hands the function a header naming that segment as parent.
+        root, caller = xray.parse_trace_header(trace_header) if trace_header else (None, None)
+        segment_id = xray.new_segment_id()
+        if self.spec.tracing:
+            root = root or xray.new_trace_id()
+            trace_header = xray.trace_header(root, segment_id)
         invocation = self._invoke(event, timeout, request_id, trace_header)
+        if self.spec.tracing and root is not None and self.daemon is not None:
+            # From its end: the invocation's clock starts once the environment is free.
+            started_at = time.time() - invocation.duration_ms / 1000
+            self.daemon.record(self._segment(invocation, segment_id, root, caller, started_at))
         metrics: dict[str, Any] = {
             "durationMs": round(invocation.duration_ms - (invocation.cold_start_ms or 0), 3),
             "billedDurationMs": math.ceil(invocation.duration_ms),
@@ -207,6 +220,38 @@ class Worker:
             },
         )
         return invocation
+
+    def _segment(
+        self,
+        invocation: Invocation,
+        segment_id: str,
+        trace_id: str,
+        parent_id: str | None,
+        started_at: float,
+    ) -> dict[str, Any]:
+        """The function's segment, as Lambda records it: a cold start's init as a subsegment."""
+        fields: dict[str, Any] = {"aws": {"request_id": invocation.request_id}}
+        if invocation.outcome != "ok":
+            fields["fault"] = True
+        if invocation.cold_start_ms is not None:
+            fields["subsegments"] = [
+                {
+                    "name": "Initialization",
+                    "id": xray.new_segment_id(),
+                    "start_time": started_at,
+                    "end_time": started_at + invocation.cold_start_ms / 1000,
+                }
+            ]
+        return xray.segment(
+            self.spec.logical_id,
+            segment_id,
+            trace_id,
+            started_at,
+            started_at + invocation.duration_ms / 1000,
+            origin="AWS::Lambda::Function",
+            parent_id=parent_id,
+            fields=fields,
+        )
 
     def _invoke(
         self, event: dict[str, Any], timeout: float, request_id: str, trace_header: str | None

@@ -1,4 +1,5 @@
-"""Logger, metrics and tracer, and the metrics contract dashboards and alarms rely on.
+"""Logger, metrics and tracer, the metrics contract dashboards and alarms rely on, and
+what each invocation and each infer request records.
 
 Every metric name, unit and dimension set is declared here once; the README's
 metrics table and the tests read these declarations.
@@ -7,11 +8,25 @@ metrics table and the tests read these declarations.
 from __future__ import annotations
 
 import os
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from . import INIT_STARTED_AT
+from .errors import ServiceError, clip
+from .protocol import mean_confidence
+from .xray import LambdaXRayProvider
+
+if TYPE_CHECKING:
+    from .model_registry import LoadedModel, Prediction
+    from .protocol import InferRequest
 
 # Dimension value for requests naming a model we do not serve: one fixed value
 # instead of one new (billed) metric series per name a client invents.
@@ -88,7 +103,10 @@ CONTRACT: tuple[MetricSpec, ...] = (
 # fails init when either is missing.
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+# X-Ray without the X-Ray SDK (see xray.py). disabled=False always: Powertools would
+# import the SDK to switch it off; the provider honours POWERTOOLS_TRACE_DISABLED itself.
+# Nothing to patch: the function calls no other service.
+tracer = Tracer(provider=LambdaXRayProvider.from_environment(), disabled=False, auto_patch=False)
 
 # Health and metadata requests publish no application metrics by design.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -161,3 +179,113 @@ def record_init_duration(duration_ms: float, function_name: str) -> None:
         metric.add_dimension(name="function_name", value=function_name)
         if metrics.service:
             metric.add_dimension(name="service", value=str(metrics.service))
+
+
+class _Invocation:
+    """Per execution environment: whether init's time is still to publish, and when the
+    current invocation started (Lambda runs one at a time in an environment)."""
+
+    def __init__(self) -> None:
+        # Set when init ends, popped by the first invocation, which publishes it:
+        # present means "cold start".
+        self.pending_init_ms: float | None = None
+        self.started_at = time.perf_counter()
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started_at) * 1000.0
+
+
+_INVOCATION = _Invocation()
+
+
+def _forget_init() -> None:
+    # An environment restored from a snapshot ran no init of its own: publishing the
+    # snapshot's init time from every restored environment would report a wait nobody had.
+    _INVOCATION.pending_init_ms = None
+
+
+try:  # Lambda's SnapStart hooks exist only in its runtime
+    from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+except ImportError:
+    pass
+else:
+    register_after_restore(_forget_init)
+
+
+def init_finished() -> None:
+    """The end of init: the first invocation publishes the time since the package's import."""
+    _INVOCATION.pending_init_ms = (time.perf_counter() - INIT_STARTED_AT) * 1000.0
+
+
+def invocation_started(function_name: str) -> None:
+    """Start of an invocation: its clock, and on a cold start the init time (InitDuration)
+    and the ``cold_start`` annotation of the handler's subsegment."""
+    _INVOCATION.started_at = time.perf_counter()
+    init_ms, _INVOCATION.pending_init_ms = _INVOCATION.pending_init_ms, None
+    tracer.put_annotation(key="cold_start", value=init_ms is not None)
+    if init_ms is not None:
+        record_init_duration(init_ms, function_name)
+
+
+@dataclass
+class InferenceRecording:
+    """What an infer request has learnt so far; recorded whichever way the request ends."""
+
+    model: str
+    model_version: str | None
+    request_id: str
+    rows: int = 0
+    model_latency_ms: float | None = None
+    confidence: float | None = None
+
+    def predict(self, model: LoadedModel, request: InferRequest) -> Prediction:
+        """The model's answer, inside the request's one subsegment (every subsegment costs
+        time on every request; the rest of the handler is the function's own)."""
+        with tracer.provider.in_subsegment("## predict") as subsegment:
+            subsegment.put_annotation("model", model.metadata.name)
+            subsegment.put_annotation("model_version", model.metadata.version)
+            prediction = model.predict(request.feeds)
+        self.model, self.model_version = model.metadata.name, model.metadata.version
+        self.rows = request.rows
+        self.model_latency_ms = prediction.latency_ms
+        self.confidence = mean_confidence(prediction.outputs)
+        return prediction
+
+    def record(self, status: int, error: str | None = None) -> InferenceRecord:
+        return InferenceRecord(
+            self.model,
+            self.model_version,
+            status,
+            _INVOCATION.elapsed_ms(),
+            self.request_id,
+            rows=self.rows,
+            model_latency_ms=self.model_latency_ms,
+            confidence=self.confidence,
+            error=error,
+        )
+
+
+@contextmanager
+def inference_recorded(
+    model_name: str, model_version: str | None, request_id: str, *, known: bool
+) -> Iterator[InferenceRecording]:
+    """Record the infer request run inside: 200 when it completes, else the status of the
+    ``ServiceError`` it raised, or 500 (the error is raised on, for the error map)."""
+    recording = InferenceRecording(
+        model_name if known else UNKNOWN_MODEL,
+        # From the URL until the model is found: clipped, so a client cannot write long
+        # strings into logs.
+        None if model_version is None else clip(model_version),
+        request_id,
+    )
+    try:
+        yield recording
+    except Exception as error:
+        if isinstance(error, ServiceError):
+            record_inference(recording.record(error.status, error.message))
+        else:
+            record_inference(
+                recording.record(HTTPStatus.INTERNAL_SERVER_ERROR, type(error).__name__)
+            )
+        raise
+    record_inference(recording.record(HTTPStatus.OK))

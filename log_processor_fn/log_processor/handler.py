@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,7 +21,8 @@ logger = Logger()
 # Lambda passes lines at INFO and above (EMF lines carry no level) and Powertools follows
 # Lambda's level over its own: the handler applies LogLevel, so WARN and ERROR take effect.
 logger.registered_handler.setLevel(SETTINGS.log_level)
-tracer = Tracer()
+# No Powertools Tracer: Lambda's active tracing records each invocation's segment, and the
+# processor calls no other service, so a subsegment would only repeat that segment.
 
 
 def _warn(message: str, found: Malformed) -> None:
@@ -36,7 +37,6 @@ def _warn(message: str, found: Malformed) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     payload = CloudWatchLogsEvent(event).parse_logs_data()
     if payload.message_type == "CONTROL_MESSAGE":

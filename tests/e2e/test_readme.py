@@ -46,6 +46,7 @@ COMMANDS = {
     "sam build && sam deploy": NEEDS_AWS,
     "make report": RUN,
     "make report SINCE=2026-12-02T10:00 UNTIL=2026-12-02T11:00": RUN,
+    "make trace ID=3f1e4b9a-6c2d-4e8f-9a7b-5d0c1e2f3a4b": RUN,
     ".venv/bin/python -m emulator --parameter AuthMode=NONE": RUN,
     "make build-host && sam local start-api -t .aws-sam/build-host/template.yaml": NEEDS_DOCKER,
     "sam local invoke InferenceFunction -t .aws-sam/build-host/template.yaml"
@@ -283,6 +284,36 @@ def test_make_report_reads_the_run(make_run: tuple[Server, Path]) -> None:
         assert done.returncode == 0, done.stderr
         assert "\nnamespace: " in done.stdout or "No metrics in this window." in done.stdout
     assert "Inferences" in bash(f"make report STATE_DIR={state}", ENV).stdout
+
+
+def test_make_trace_tells_the_story_of_a_request_of_the_run(make_run: tuple[Server, Path]) -> None:
+    server, state = make_run
+    if server.process.poll() is None:
+        server.interrupt()
+    access = [json.loads(line) for line in (state / "logs" / "access.log").read_text().splitlines()]
+    served = next(
+        line for line in access if line["path"].endswith("/infer") and line["status"] == "200"
+    )
+    command = next(text for text in COMMANDS if text.startswith("make trace ID="))
+    command = re.sub(r"ID=\S+", f"ID={served['requestId']}", command)
+
+    done = bash(f"{command} STATE_DIR={state}", ENV)
+
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.splitlines()  # make's echo of the command, then the story
+    lines = printed[next(i for i, line in enumerate(printed) if line.startswith("request ")) :]
+    assert lines[0].startswith(f"request {served['requestId']}: POST /prod/v2/models/")
+    assert f"trace {served['traceId']}:" in done.stdout
+    # The stage, Lambda's function segment (with Initialization on a cold start), the
+    # function's subsegments.
+    names = [line.split(" +")[0].strip() for line in lines[3:]]
+    assert [name for name in names if name != "Initialization"] == [
+        "local/prod",
+        "InferenceFunction",
+        "## lambda_handler",
+        "## predict",
+    ]
+    assert "model=iris" in done.stdout
 
 
 def test_the_emulator_with_a_parameter_runs_without_aws_configuration(tmp_path: Path) -> None:

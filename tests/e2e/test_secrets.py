@@ -78,7 +78,7 @@ def test_key_values_and_payloads_are_never_written(tmp_path: Path) -> None:
         if path.is_file() and path.name != "api-key"
     }
     # Function logs are there too when the functions wrote any line (their own or Lambda's).
-    assert {Path("logs/access.log"), Path("metrics.jsonl")} <= set(written)
+    assert {Path("logs/access.log"), Path("metrics.jsonl"), Path("traces.jsonl")} <= set(written)
     for path, text in written.items():
         for secret in markers:
             assert secret not in text, f"{secret} found in {path}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import time
@@ -169,9 +170,9 @@ def test_host_build_takes_the_sdk_from_the_runtime_after_its_own_code(path: Path
     assert (alone["boto3"], alone["botocore"]) == (None, None)
     assert Path(on_lambda["boto3"]).is_relative_to(LAMBDA_RUNTIME_DIR)
     assert Path(on_lambda["botocore"]).is_relative_to(LAMBDA_RUNTIME_DIR)
-    # Its own dependencies, from the package.
+    # Its own dependencies, from the package; no X-Ray SDK anywhere (inference/xray.py).
     assert Path(on_lambda["aws_lambda_powertools"]).is_relative_to(package)
-    assert Path(on_lambda["aws_xray_sdk"]).is_relative_to(package)
+    assert on_lambda["aws_xray_sdk"] is None
 
 
 def test_host_build_imports_and_answers_with_the_package_and_the_runtime() -> None:
@@ -216,3 +217,41 @@ def test_host_build_of_the_log_processor_processes_a_batch(tmp_path: Path) -> No
     )
 
     assert result["lines"] == result["valid"] == 3
+
+
+# The built handler's first answer (INVOKE_BUILT_HANDLER), then every module it had loaded.
+LOADED_MODULES = INVOKE_BUILT_HANDLER + 'print("LOADED " + json.dumps(sorted(sys.modules)))\n'
+
+
+def test_the_built_handler_traces_without_the_xray_sdk_or_botocore() -> None:
+    package = built(HOST_BUILD)
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    daemon.settimeout(5)
+    root = "1-67891233-abcdef012345678912345678"
+    env = {
+        **function_environment("InferenceFunction"),
+        # What Lambda sets with active tracing, for init and a sampled invocation.
+        "LAMBDA_TASK_ROOT": str(package),
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+        "_X_AMZN_TRACE_ID": f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1",
+    }
+
+    stdout = run_built(
+        package,
+        ["-c", LOADED_MODULES, "inference.handler", str(ROOT / "events" / "infer_iris.json")],
+        env,
+        runtime=True,
+    )
+    datagrams = [daemon.recv(65536) for _ in range(2)]
+    daemon.close()
+
+    (line,) = [line for line in stdout.splitlines() if line.startswith("LOADED ")]
+    loaded = json.loads(line.removeprefix("LOADED "))
+    assert [module for module in loaded if module.split(".")[0] == "aws_xray_sdk"] == []
+    # Powertools imports botocore's package (its __init__ alone, about 1 ms) to register a
+    # user-agent hook for AWS clients; no client, session or other botocore module loads.
+    assert [module for module in loaded if module.split(".")[0] == "botocore"] == ["botocore"]
+    documents = [json.loads(datagram.partition(b"\n")[2]) for datagram in datagrams]
+    assert sorted(d["name"] for d in documents) == ["## lambda_handler", "## predict"]
+    assert {d["trace_id"] for d in documents} == {root}

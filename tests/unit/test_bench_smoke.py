@@ -10,8 +10,11 @@ def test_handler_benchmark_reports_both_batch_sizes() -> None:
 
     for rows in (1, 32):
         assert results[f"handler_overhead_ratio_b{rows}"] > 0
+        assert results[f"handler_overhead_ratio_traced_b{rows}"] > 0
         assert results[f"handler_us_b{rows}"] > 0
+        assert results[f"handler_traced_us_b{rows}"] > 0
         assert results[f"bare_us_b{rows}"] > 0
+    assert results["xray_datagrams_dropped"] == 0
 
 
 def test_log_processor_benchmark_reports_ratio_and_bytes() -> None:
