@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from dev_support.paths import STATE_DIR
+
+from .metric_data import Dimensions, SeriesKey, parse_document, percentile, timestamp_of
 
 DEFAULT_PATH = STATE_DIR / "metrics.jsonl"
 PERCENTILES = (50, 90, 99)
@@ -39,10 +39,6 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 OTHER = "Other"
 
-Dimensions = tuple[tuple[str, str], ...]
-SeriesKey = tuple[str, str, Dimensions]
-Samples = tuple[float, float, list[tuple[float, float]]]  # count, sum, (value, weight) pairs
-
 
 @dataclass
 class Series:
@@ -57,16 +53,7 @@ class Series:
     samples: list[tuple[float, float]] = field(default_factory=list)
 
     def percentile(self, p: int) -> float | None:
-        """Nearest rank: the smallest sample with at least p% of the samples at or below it."""
-        pairs = sorted(pair for pair in self.samples if pair[1] > 0)
-        # p * n before dividing: 0.07 * 100 is 7.000000000000001, which would raise the rank.
-        rank = max(1, math.ceil(p * sum(w for _, w in pairs) / 100))
-        seen = 0.0
-        for value, weight in pairs:
-            seen += weight
-            if seen >= rank:
-                return value
-        return None
+        return percentile(self.samples, p)
 
 
 @dataclass
@@ -76,39 +63,6 @@ class Report:
     malformed: int = 0
     first_ms: int | None = None
     last_ms: int | None = None
-
-
-def _number(value: Any) -> float:
-    # bool is an int to Python, and json.loads accepts NaN: neither is a number to CloudWatch.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise TypeError(f"not a number: {value!r}")
-    return float(value)
-
-
-def _samples(value: Any) -> Samples:
-    if isinstance(value, dict):
-        values = [_number(v) for v in value["Values"]]
-        counts = [_number(c) for c in value["Counts"]]
-        if len(values) != len(counts) or any(c < 0 for c in counts):
-            raise ValueError("Values and Counts do not pair up")
-        # CloudWatch reports the statistic set's own Count and Sum: the Values may be rounded.
-        pairs = list(zip(values, counts, strict=True))
-        return _number(value["Count"]), _number(value["Sum"]), pairs
-    values = [_number(v) for v in value] if isinstance(value, list) else [_number(value)]
-    return float(len(values)), math.fsum(values), [(v, 1.0) for v in values]
-
-
-def _parse(document: Any) -> Iterator[tuple[SeriesKey, str, Samples]]:
-    for directive in document["_aws"]["CloudWatchMetrics"]:
-        dimension_sets = directive["Dimensions"] or [[]]
-        for metric in directive["Metrics"]:
-            samples = _samples(document[metric["Name"]])
-            for names in dimension_sets:
-                dims = tuple(sorted((n, document[n]) for n in names))
-                if not all(isinstance(v, str) for _, v in dims):
-                    raise TypeError("dimension values must be strings")
-                key = (str(directive["Namespace"]), str(metric["Name"]), dims)
-                yield key, str(metric.get("Unit", "None")), samples
 
 
 def summarise(
@@ -121,11 +75,9 @@ def summarise(
             continue
         try:
             document = json.loads(line)["document"]
-            timestamp = document["_aws"]["Timestamp"]
-            if isinstance(timestamp, bool) or not isinstance(timestamp, int):
-                raise TypeError("Timestamp must be epoch milliseconds")
+            timestamp = timestamp_of(document)
             # Parse the whole line before keeping any of it, so a bad line leaves no trace.
-            parsed = list(_parse(document))
+            parsed = list(parse_document(document))
         except (ValueError, TypeError, KeyError, IndexError):
             report.malformed += 1
             continue
