@@ -41,23 +41,30 @@ def _no_managed_policies() -> dict[str, str]:
     return {}
 
 
+def _with_includes(node: Any, base: Path) -> Any:
+    """``node`` with every ``Fn::Transform: AWS::Include`` replaced by the file it names."""
+    if isinstance(node, list):
+        return [_with_includes(item, base) for item in node]
+    if not isinstance(node, dict):
+        return node
+    include = node.get("Fn::Transform")
+    if len(node) == 1 and isinstance(include, dict) and include.get("Name") == "AWS::Include":
+        return yaml_parse((base / include["Parameters"]["Location"]).read_text())
+    return {key: _with_includes(value, base) for key, value in node.items()}
+
+
 def transform_offline(
     template_path: Path, parameters: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """The CloudFormation template SAM would produce, without AWS.
 
     Does first what ``sam package`` and CloudFormation do before the SAM transform:
-    code locations become S3 objects and ``AWS::Include`` is inlined.
+    code locations become S3 objects and every ``AWS::Include`` is inlined.
     """
-    document = yaml_parse(template_path.read_text())
+    document = _with_includes(yaml_parse(template_path.read_text()), template_path.parent)
     for resource in document["Resources"].values():
-        properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::Serverless::Function":
-            properties["CodeUri"] = "s3://artifacts/function.zip"
-        include = properties.get("DefinitionBody", {}).get("Fn::Transform", {})
-        if include.get("Name") == "AWS::Include":
-            location = template_path.parent / include["Parameters"]["Location"]
-            properties["DefinitionBody"] = yaml_parse(location.read_text())
+            resource.setdefault("Properties", {})["CodeUri"] = "s3://artifacts/function.zip"
     sam_template = copy.deepcopy(document)
     parameter_values: dict[str, Any] = dict(parameters or {})
     to_py27_compatible_template(sam_template, parameter_values)

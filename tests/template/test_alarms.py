@@ -178,6 +178,17 @@ def test_custom_metric_alarms_match_what_the_functions_emit() -> None:
     assert checked >= 3
 
 
+def test_percentile_alarms_wait_for_enough_samples() -> None:
+    percentile_alarms = {
+        name: alarm for name, alarm in alarms().items() if "ExtendedStatistic" in alarm
+    }
+
+    assert len(percentile_alarms) >= 5
+    for name, alarm in percentile_alarms.items():
+        # Fewer than 10 / (1 - 0.99) = 1,000 samples in a period: the state is kept.
+        assert alarm.get("EvaluateLowSampleCountPercentile") == "ignore", name
+
+
 def test_duration_alarm_is_80_percent_of_the_function_timeout() -> None:
     timeout_s = properties_of("AWS::Lambda::Function")["InferenceFunction"]["Timeout"]
 
