@@ -145,15 +145,14 @@ def _metric_alarm(logical_id: str, p: Mapping[str, Any]) -> MetricAlarm:
 
 
 def load_alarms(
-    parameters: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None
+    parameters: Mapping[str, str] | None = None, template: Mapping[str, Any] | None = None
 ) -> tuple[list[MetricAlarm], list[CompositeAlarm]]:
-    """The template's alarms, resolved for ``parameters`` (defaults otherwise); ``names``
-    are the physical names of resources (a resource is named after its logical id else)."""
-    template = transform_offline(TEMPLATE_PATH, dict(parameters or {}))
-    resources = template["Resources"]
-    resolve = Resolver(
-        template, dict(parameters or {}), {**{r: r for r in resources}, **(names or {})}
-    )
+    """The template's alarms, resolved for ``parameters`` (defaults otherwise), with every
+    resource named after its logical id, as in the emulator; ``template`` is the transformed
+    template when the caller has it already."""
+    transformed = dict(template or transform_offline(TEMPLATE_PATH, dict(parameters or {})))
+    resources = transformed["Resources"]
+    resolve = Resolver(transformed, dict(parameters or {}), {r: r for r in resources})
     metric_alarms, composites = [], []
     for logical_id, resource in resources.items():
         if "Condition" in resource and not resolve.condition(resource["Condition"]):
@@ -239,10 +238,12 @@ def history(
     state, transitions = initial, []
     for at in range(first, end_ms + 1, period_ms):
         newest = at - period_ms
+        # A period without samples is missing data (TreatMissingData); one with a few is
+        # a low sample, which "ignore" waits out.
         if (
             not alarm.evaluate_low_samples
             and minimum is not None
-            and counts.get(newest, 0.0) < minimum
+            and 0 < counts.get(newest, 0.0) < minimum
         ):
             continue
         window = [points.get(t) for t in range(at - span, at, period_ms)]
@@ -335,17 +336,17 @@ def evaluate_all(
     end_ms: int,
     alarms: tuple[list[MetricAlarm], list[CompositeAlarm]],
 ) -> dict[str, list[Transition] | str]:
-    """Every alarm's state changes over the window, or why it is not evaluated here."""
+    """Every alarm's state changes over the window (by logical id), or why it is not
+    evaluated here."""
     metric_alarms, composites = alarms
     results: dict[str, list[Transition] | str] = {}
-    by_logical_id: dict[str, list[Transition]] = {}
+    by_name: dict[str, list[Transition]] = {}
     for alarm in metric_alarms:
         if alarm.unsupported is not None:
-            results[alarm.name] = f"not evaluated locally: {alarm.unsupported}"
+            results[alarm.logical_id] = f"not evaluated locally: {alarm.unsupported}"
             continue
         changes = history(alarm, store, start_ms, end_ms)
-        results[alarm.name] = by_logical_id[alarm.logical_id] = changes
-        by_logical_id[alarm.name] = changes
+        results[alarm.logical_id] = by_name[alarm.logical_id] = by_name[alarm.name] = changes
     for composite in composites:
-        results[composite.name] = composite_history(composite, by_logical_id)
+        results[composite.logical_id] = composite_history(composite, by_name)
     return results

@@ -8,6 +8,7 @@ same samples CloudWatch would have.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -19,6 +20,8 @@ SeriesKey = tuple[str, str, Dimensions]  # namespace, metric name, sorted dimens
 Pairs = list[tuple[float, float]]  # (value, weight)
 Samples = tuple[float, float, Pairs]  # count, sum, pairs
 PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+SEARCH_SCHEMA = re.compile(r"^\s*\{([^}]*)\}\s*(.*)$")
+SEARCH_TERM = re.compile(r'(\w+)="([^"]*)"')
 
 
 def number(value: Any) -> float:
@@ -149,3 +152,39 @@ class MetricStore:
             if value is not None:
                 points[start] = value
         return points
+
+
+def search_matches(query: str, keys: Iterable[SeriesKey]) -> list[SeriesKey]:
+    """The series a CloudWatch ``SEARCH`` query names: ``{Namespace,dim,...}`` (exactly those
+    dimensions) and ``Name="value"`` terms (``MetricName``, or a dimension's value)."""
+    schema = SEARCH_SCHEMA.match(query)
+    if schema is None:
+        raise ValueError(f"SEARCH takes {{Namespace,dimension,...}} and terms, got {query!r}")
+    namespace, *dimensions = [part.strip() for part in schema.group(1).split(",")]
+    terms = SEARCH_TERM.findall(schema.group(2))
+    if SEARCH_TERM.sub("", schema.group(2)).strip():
+        raise ValueError(f'only Name="value" terms are searched here, got {query!r}')
+    found = []
+    for key in keys:
+        key_namespace, name, dims = key
+        values = dict(dims)
+        if key_namespace != namespace or sorted(values) != sorted(dimensions):
+            continue
+        if all(
+            (name if term == "MetricName" else values.get(term)) == value for term, value in terms
+        ):
+            found.append(key)
+    return sorted(found)
+
+
+def load_store(lines: Iterable[str]) -> tuple[MetricStore, int]:
+    """The store of the emulator's ``metrics.jsonl`` lines, and how many were malformed."""
+    store, malformed = MetricStore(), 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            store.add(json.loads(line)["document"])
+        except (ValueError, TypeError, KeyError, IndexError):
+            malformed += 1
+    return store, malformed

@@ -17,9 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 Series = dict[int, float]
-Value = Series | float | list[Series]
+Value = Series | float | str | list[Series]
+# SEARCH(query, statistic, period): the series of every metric the query matches.
+Search = Callable[[str, str, int], list[Series]]
 
-TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?|\.\d+)|([A-Za-z_]\w*)|(<=|>=|==|!=|[-+*/(),<>\[\]]))")
+TOKEN = re.compile(
+    r"\s*(?:(\d+(?:\.\d*)?|\.\d+)|([A-Za-z_]\w*)|'((?:[^'\\]|\\.)*)'|(<=|>=|==|!=|[-+*/(),<>\[\]]))"
+)
 BINARY: dict[str, Callable[[float, float], float]] = {
     "+": operator.add,
     "-": operator.sub,
@@ -47,8 +51,9 @@ class Unsupported(ValueError):
 
 @dataclass
 class _Parser:
-    tokens: list[tuple[str, str]]  # (kind, text): number, name or symbol
+    tokens: list[tuple[str, str]]  # (kind, text): number, name, string or symbol
     variables: Mapping[str, Value]
+    search: Search | None = None
     position: int = 0
 
     def peek(self) -> str | None:
@@ -94,6 +99,8 @@ class _Parser:
         kind, text = self.take()
         if kind == "number":
             return float(text)
+        if kind == "string":
+            return text.replace("\\'", "'")
         if text == "(":
             value = self.expression()
             self.take(")")
@@ -122,6 +129,10 @@ class _Parser:
         self.take(")")
         if function == "IF" and len(arguments) == 3:
             return _if(*arguments)
+        if function == "SEARCH" and self.search is not None and len(arguments) == 3:
+            query, statistic, period = arguments
+            if isinstance(query, str) and isinstance(statistic, str) and isinstance(period, float):
+                return self.search(query, statistic, int(period))
         if function in AGGREGATES and len(arguments) == 1 and isinstance(arguments[0], list):
             return _across(AGGREGATES[function], arguments[0])
         raise Unsupported(f"{function}() is not evaluated locally")
@@ -142,8 +153,8 @@ def _apply(function: Callable[[float, float], float], left: float, right: float)
 
 
 def combine(function: Callable[[float, float], float], left: Value, right: Value) -> Value:
-    if isinstance(left, list) or isinstance(right, list):
-        raise Unsupported("arithmetic on an array of series")
+    if isinstance(left, list | str) or isinstance(right, list | str):
+        raise Unsupported("arithmetic on an array of series or a string")
     if isinstance(left, dict):
         if isinstance(right, dict):
             points = {t: _apply(function, v, right[t]) for t, v in left.items() if t in right}
@@ -162,8 +173,8 @@ def combine(function: Callable[[float, float], float], left: Value, right: Value
 def _at(value: Value, timestamp: int) -> float | None:
     if isinstance(value, dict):
         return value.get(timestamp)
-    if isinstance(value, list):
-        raise Unsupported("an array where a value is expected")
+    if isinstance(value, list | str):
+        raise Unsupported("an array or a string where a value is expected")
     return value
 
 
@@ -191,25 +202,38 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
         found = TOKEN.match(expression, position)
         if found is None:
             raise Unsupported(f"cannot read {expression[position:]!r}")
-        number, name, symbol = found.groups()
+        number, name, string, symbol = found.groups()
         if number is not None:
             tokens.append(("number", number))
         elif name is not None:
             tokens.append(("name", name))
+        elif string is not None:
+            tokens.append(("string", string))
         else:
             tokens.append(("symbol", symbol))
         position = found.end()
     return tokens
 
 
-def evaluate(expression: str, variables: Mapping[str, Value]) -> Series:
-    """The time series ``expression`` computes from ``variables`` (metric ids -> series)."""
-    parser = _Parser(_tokens(expression), variables)
+def evaluate_any(
+    expression: str, variables: Mapping[str, Value], search: Search | None = None
+) -> Series | list[Series]:
+    """What ``expression`` computes from ``variables`` (metric ids -> series): one time
+    series, or several (a ``SEARCH``, on a dashboard)."""
+    parser = _Parser(_tokens(expression), variables, search)
     value = parser.expression()
     if parser.peek() is not None:
         raise Unsupported(f"unexpected {parser.peek()!r}")
+    if not isinstance(value, dict | list):
+        raise Unsupported("an expression must give time series")
+    return value
+
+
+def evaluate(expression: str, variables: Mapping[str, Value]) -> Series:
+    """The one time series an alarm's ``expression`` computes from ``variables``."""
+    value = evaluate_any(expression, variables)
     if not isinstance(value, dict):
-        raise Unsupported("an alarm's expression must give a time series")
+        raise Unsupported("an alarm's expression must give one time series")
     return value
 
 

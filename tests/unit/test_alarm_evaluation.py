@@ -133,6 +133,8 @@ def test_a_p99_alarm_ignores_periods_with_too_few_samples_when_asked() -> None:
     assert history(evaluated, store, START_MS, end)[-1].state == State.ALARM
     # Fewer than 10 / (1 - 0.99) = 1,000 samples in a period: the state stays as it was.
     assert history(ignored, store, START_MS, end) == []
+    # A period without any sample is missing data, not a low sample: notBreaching says OK.
+    assert history(ignored, MetricStore(), START_MS, end)[-1].state == State.OK
     enough = latency_store(1_000, 5_000.0, 5)
     # With 1,000 samples, one slow request is the p99.9, not the p99.
     assert history(ignored, enough, START_MS, end)[-1].state == State.OK

@@ -43,7 +43,7 @@ def test_sum_of_an_array_adds_the_series_present_at_each_point() -> None:
         ("ANOMALY_DETECTION_BAND(requests, 3)", "ANOMALY_DETECTION_BAND() is not evaluated"),
         ("requests +", "ends too early"),
         ("unknown * 2", "unknown names no metric"),
-        ("2 * 3", "must give a time series"),
+        ("2 * 3", "must give time series"),
     ],
 )
 def test_what_is_not_evaluated_says_why(expression: str, reason: str) -> None:
