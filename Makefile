@@ -38,7 +38,7 @@ FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.t
 # `make openapi` too).
 STATE_DIR ?= .local
 
-.PHONY: help env venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi report trace deploy logs train clean
+.PHONY: help env venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi drill report trace deploy logs train clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -153,6 +153,9 @@ AUTH_MODE ?= API_KEY
 
 openapi: $(STAMP) ## Write STATE_DIR/openapi.json: the API as plain OpenAPI 3.0 (AUTH_MODE=API_KEY, IAM or NONE)
 	$(BIN)/python -m emulator.openapi --auth-mode $(AUTH_MODE) --out $(STATE_DIR)/openapi.json
+
+drill: $(STAMP) ## Alarm drills: named scenarios over simulated hours through the template's alarms
+	PYTHONPATH=log_processor_fn:. $(BIN)/python -m emulator.drills
 
 report: $(STAMP) ## Metrics of the local run as CloudWatch would show them; SINCE=, UNTIL= for a window
 	$(BIN)/python -m emulator.report --metrics $(STATE_DIR)/metrics.jsonl $(if $(SINCE),--since '$(SINCE)') $(if $(UNTIL),--until '$(UNTIL)')

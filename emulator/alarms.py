@@ -5,9 +5,10 @@ parameters; data from a ``MetricStore``. Evaluation follows CloudWatch's documen
 semantics ("Using Amazon CloudWatch alarms", "How alarm state is evaluated when data is
 missing"):
 
-- every period, the alarm looks at its most recent datapoints over an evaluation range
-  of ``EvaluationPeriods + 2`` periods (CloudWatch retrieves more datapoints than it
-  evaluates; its documentation's examples retrieve 5 for 3);
+- every minute, the alarm looks at its most recent datapoints, periods ending at that
+  minute, over an evaluation range of ``EvaluationPeriods + 2`` periods (CloudWatch
+  retrieves more datapoints than it evaluates; its documentation's examples retrieve 5
+  for 3);
 - with at least ``EvaluationPeriods`` real datapoints in the range, the most recent of
   them are evaluated and ``TreatMissingData`` does not matter;
 - with fewer, missing ones are filled in as breaching or not breaching, as few as needed;
@@ -47,6 +48,8 @@ COMPARISONS = {
 MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
 # Periods retrieved beyond EvaluationPeriods (the documentation's examples: 5 for 3).
 EXTRA_PERIODS = 2
+# CloudWatch evaluates a standard-resolution alarm every minute, whatever its period.
+EVALUATION_INTERVAL_MS = 60_000
 
 
 class State(StrEnum):
@@ -178,13 +181,14 @@ def _low_sample_minimum(statistic: str) -> float | None:
 def datapoints(
     alarm: MetricAlarm, store: MetricStore, start_ms: int, end_ms: int
 ) -> tuple[dict[int, float], dict[int, float]]:
-    """The alarm's datapoints (period start -> value) and each period's sample count."""
+    """The alarm's datapoints (period start -> value) in [start, end), periods ending at
+    ``end``, and each period's sample count."""
     if alarm.unsupported is not None:
         raise Unsupported(alarm.unsupported)
     variables: dict[str, dict[int, float]] = {}
     counts: dict[int, float] = {}
     for query in alarm.queries:
-        aggregates = store.aggregates(query.key, query.period_s, start_ms, end_ms)
+        aggregates = store.aggregates(query.key, query.period_s, start_ms, end_ms, end_ms)
         points = {t: a.statistic(query.statistic) for t, a in aggregates.items()}
         variables[query.id] = {t: v for t, v in points.items() if v is not None}
         for t, aggregate in aggregates.items():
@@ -229,21 +233,21 @@ def history(
     end_ms: int,
     initial: State = State.INSUFFICIENT_DATA,
 ) -> list[Transition]:
-    """The alarm's state changes when evaluated at every period boundary in (start, end]."""
+    """The alarm's state changes when evaluated every minute in (start, end], each time over
+    periods that end at that minute, as CloudWatch evaluates a standard alarm."""
     period_ms = alarm.period_s * 1000
     span = (alarm.evaluation_periods + EXTRA_PERIODS) * period_ms
-    first = start_ms - start_ms % period_ms + period_ms
-    points, counts = datapoints(alarm, store, first - span, end_ms)
+    first = start_ms - start_ms % EVALUATION_INTERVAL_MS + EVALUATION_INTERVAL_MS
     minimum = _low_sample_minimum(alarm.queries[0].statistic) if alarm.expression is None else None
     state, transitions = initial, []
-    for at in range(first, end_ms + 1, period_ms):
-        newest = at - period_ms
+    for at in range(first, end_ms + 1, EVALUATION_INTERVAL_MS):
+        points, counts = datapoints(alarm, store, at - span, at)
         # A period without samples is missing data (TreatMissingData); one with a few is
         # a low sample, which "ignore" waits out.
         if (
             not alarm.evaluate_low_samples
             and minimum is not None
-            and 0 < counts.get(newest, 0.0) < minimum
+            and 0 < counts.get(at - period_ms, 0.0) < minimum
         ):
             continue
         window = [points.get(t) for t in range(at - span, at, period_ms)]

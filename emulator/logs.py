@@ -15,6 +15,7 @@ import json
 import re
 import threading
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,17 @@ from .worker import Worker
 
 _VARIABLE = re.compile(r"\$context(?:\.[A-Za-z]+)+")
 _PRE_QUOTED = "$context.error.messageString"
+# json.dumps with its defaults, without building an encoder per call.
+_ENCODE = json.JSONEncoder().encode
 BATCH_LINES = 500
 BATCH_SECONDS = 1.0
 RETRIES = 2
+
+
+@cache
+def _segments(log_format: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The format split once into its literal text and the variables between it."""
+    return tuple(_VARIABLE.split(log_format)), tuple(_VARIABLE.findall(log_format))
 
 
 def render(log_format: str, values: dict[str, Any], missing: str = "-") -> str:
@@ -33,14 +42,17 @@ def render(log_format: str, values: dict[str, Any], missing: str = "-") -> str:
 
     Access-log lines write a missing value as "-"; gateway responses take ``missing=""``.
     """
-
-    def substitute(match: re.Match[str]) -> str:
-        value = values.get(match.group(0))
-        escaped = json.dumps(missing if value is None or value == "" else str(value))
+    texts, variables = _segments(log_format)
+    parts = [texts[0]]
+    for variable, text in zip(variables, texts[1:], strict=True):
+        value = values.get(variable)
+        if isinstance(value, int) and variable != _PRE_QUOTED:
+            parts += (str(value), text)  # digits need no escaping
+            continue
+        escaped = _ENCODE(missing if value is None or value == "" else str(value))
         # API Gateway quotes messageString itself; every other variable sits in quotes.
-        return escaped if match.group(0) == _PRE_QUOTED else escaped[1:-1]
-
-    return _VARIABLE.sub(substitute, log_format)
+        parts += (escaped if variable == _PRE_QUOTED else escaped[1:-1], text)
+    return "".join(parts)
 
 
 def render_access_log(values: dict[str, Any]) -> str:

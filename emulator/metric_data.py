@@ -130,15 +130,16 @@ class MetricStore:
         return self._samples.keys()
 
     def aggregates(
-        self, key: SeriesKey, period_s: int, start_ms: int, end_ms: int
+        self, key: SeriesKey, period_s: int, start_ms: int, end_ms: int, origin_ms: int = 0
     ) -> dict[int, Aggregate]:
-        """The series' samples in [start_ms, end_ms), by period start (periods align to
-        multiples of the period since the epoch, as CloudWatch's do)."""
+        """The series' samples in [start_ms, end_ms), by period start. Periods are whole
+        multiples of the period from ``origin_ms``: the epoch for graphs, as CloudWatch's
+        are; an evaluation's time for an alarm, whose periods end when it looks."""
         period_ms = period_s * 1000
         found: dict[int, Aggregate] = {}
         for timestamp, samples in self._samples.get(key, ()):
             if start_ms <= timestamp < end_ms:
-                start = timestamp - timestamp % period_ms
+                start = timestamp - (timestamp - origin_ms) % period_ms
                 found.setdefault(start, Aggregate()).add(samples)
         return found
 

@@ -17,13 +17,29 @@ API_GATEWAY = "AWS/ApiGateway"
 LAMBDA = "AWS/Lambda"
 
 
-def _document(
+def statistic_set(values: list[float]) -> dict[str, Any]:
+    """Many samples as one EMF value: each distinct value and how often it occurred."""
+    counts: dict[float, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return {
+        "Values": list(counts),
+        "Counts": list(counts.values()),
+        "Sum": sum(values),
+        "Count": len(values),
+        "Min": min(values),
+        "Max": max(values),
+    }
+
+
+def document(
     namespace: str,
     timestamp_ms: int,
     dimensions: Mapping[str, str],
     dimension_sets: list[list[str]],
-    metrics: Mapping[str, tuple[float, str]],
+    metrics: Mapping[str, tuple[float | dict[str, Any], str]],
 ) -> dict[str, Any]:
+    """An EMF document: each metric a (value or statistic set, unit) pair."""
     return {
         **dimensions,
         **{name: value for name, (value, _) in metrics.items()},
@@ -59,7 +75,7 @@ def api_gateway_request(
     }
     if integration_latency_ms is not None:
         metrics["IntegrationLatency"] = (float(integration_latency_ms), "Milliseconds")
-    return _document(
+    return document(
         API_GATEWAY,
         timestamp_ms,
         {"ApiName": api_name, "Stage": stage},
@@ -99,4 +115,4 @@ def lambda_invocation(
             ["FunctionName", "Resource"],
             ["FunctionName", "Resource", "ExecutedVersion"],
         ]
-    return _document(LAMBDA, timestamp_ms, dimensions, dimension_sets, metrics)
+    return document(LAMBDA, timestamp_ms, dimensions, dimension_sets, metrics)
