@@ -76,10 +76,15 @@ class Client:
         return response.status
 
 
+def _documents(metrics_path: Path) -> list[dict[str, Any]]:
+    """The EMF documents of a run (not its session markers)."""
+    records = [json.loads(raw) for raw in metrics_path.read_text().splitlines()]
+    return [record["document"] for record in records if "document" in record]
+
+
 def _custom_series(metrics_path: Path) -> int:
     series = set()
-    for raw in metrics_path.read_text().splitlines():
-        document: dict[str, Any] = json.loads(raw)["document"]
+    for document in _documents(metrics_path):
         for directive in document["_aws"]["CloudWatchMetrics"]:
             for dimensions in directive["Dimensions"]:
                 values = tuple((name, document[name]) for name in dimensions)
@@ -90,8 +95,8 @@ def _custom_series(metrics_path: Path) -> int:
 
 def _sum_metric(metrics_path: Path, name: str) -> float:
     total = 0.0
-    for raw in metrics_path.read_text().splitlines():
-        value = json.loads(raw)["document"].get(name)
+    for document in _documents(metrics_path):
+        value = document.get(name)
         if isinstance(value, dict):
             total += value["Sum"]
         elif isinstance(value, list):

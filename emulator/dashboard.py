@@ -58,7 +58,7 @@ class _Searcher:
     matched: list[SeriesKey] = field(default_factory=list)
 
     def __call__(self, query: str, statistic: str, period_s: int) -> list[Series]:
-        self.matched = search_matches(query, self.store.keys())
+        self.matched = search_matches(query, self.store.series_keys())
         return [
             self.store.datapoints(key, period_s, statistic, self.start_ms, self.end_ms)
             for key in self.matched

@@ -126,7 +126,7 @@ class MetricStore:
         for key, _, samples in parsed:
             self._samples.setdefault(key, []).append((timestamp, samples))
 
-    def keys(self) -> Iterable[SeriesKey]:
+    def series_keys(self) -> Iterable[SeriesKey]:
         return self._samples.keys()
 
     def aggregates(
@@ -142,6 +142,14 @@ class MetricStore:
                 start = timestamp - (timestamp - origin_ms) % period_ms
                 found.setdefault(start, Aggregate()).add(samples)
         return found
+
+    def window(self, key: SeriesKey, start_ms: int, end_ms: int) -> Aggregate:
+        """Everything the series holds in [start_ms, end_ms), as one aggregate."""
+        total = Aggregate()
+        for timestamp, samples in self._samples.get(key, ()):
+            if start_ms <= timestamp < end_ms:
+                total.add(samples)
+        return total
 
     def datapoints(
         self, key: SeriesKey, period_s: int, statistic: str, start_ms: int, end_ms: int
@@ -185,7 +193,9 @@ def load_store(lines: Iterable[str]) -> tuple[MetricStore, int]:
         if not line.strip():
             continue
         try:
-            store.add(json.loads(line)["document"])
+            record = json.loads(line)
+            if "session" not in record:  # where a run began: not a metric
+                store.add(record["document"])
         except (ValueError, TypeError, KeyError, IndexError):
             malformed += 1
     return store, malformed

@@ -1,7 +1,12 @@
 """Metrics the local emulator recorded, summarised as CloudWatch would show them.
 
-Reads `.local/metrics.jsonl` (one `{"function": ..., "document": <EMF>}` per line) and prints,
-per namespace, metric and dimension set: samples, sum, p50/p90/p99 and unit.
+Reads `.local/metrics.jsonl` (one `{"function": ..., "document": <EMF>}` per line, and a
+`{"session": ...}` line where each `make run` began) and prints first, for each session in
+the window, whether the endpoint was healthy: requests, availability, 4xx and 5xx rates,
+p50/p99 latency per route, the alarms in ALARM at its end. Then, per namespace, metric and
+dimension set, the statistics CloudWatch shows: Sum and SampleCount of counts (Average too
+where the average is the metric's meaning), SampleCount, Average and p50/p90/p99 of
+everything else.
 
     python -m emulator.report [--metrics PATH] [--since WHEN] [--until WHEN]
 """
@@ -18,10 +23,21 @@ from pathlib import Path
 
 from dev_support.paths import STATE_DIR
 
-from .metric_data import Dimensions, SeriesKey, parse_document, percentile, timestamp_of
+from .alarms import CompositeAlarm, MetricAlarm, State, evaluate_all, load_alarms, state_at
+from .metric_data import (
+    Dimensions,
+    MetricStore,
+    SeriesKey,
+    parse_document,
+    percentile,
+    timestamp_of,
+)
 
+Alarms = tuple[list[MetricAlarm], list[CompositeAlarm]]
 DEFAULT_PATH = STATE_DIR / "metrics.jsonl"
 PERCENTILES = (50, 90, 99)
+# Counts whose Average is what they mean (0 or 1 per request: the rate, as the README says).
+RATES = {"InferenceErrors"}
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Traffic": ("Requests", "ModelRequests", "Inferences", "InferenceRows", "ClientRequests"),
     "Errors": ("Errors", "ModelErrors", "InferenceErrors"),
@@ -63,6 +79,10 @@ class Report:
     malformed: int = 0
     first_ms: int | None = None
     last_ms: int | None = None
+    # The same documents with their timestamps, for the per-session summary.
+    store: MetricStore = field(default_factory=MetricStore)
+    # When each `make run` session in the window began.
+    sessions: list[int] = field(default_factory=list)
 
 
 def summarise(
@@ -74,7 +94,15 @@ def summarise(
         if not line.strip():
             continue
         try:
-            document = json.loads(line)["document"]
+            record = json.loads(line)
+            if "session" in record:
+                started = int(record["session"]["started_ms"])
+                if (since_ms is None or started >= since_ms) and (
+                    until_ms is None or started < until_ms
+                ):
+                    report.sessions.append(started)
+                continue
+            document = record["document"]
             timestamp = timestamp_of(document)
             # Parse the whole line before keeping any of it, so a bad line leaves no trace.
             parsed = list(parse_document(document))
@@ -86,6 +114,7 @@ def summarise(
         ):
             continue
         report.documents += 1
+        report.store.add(document)
         report.first_ms = timestamp if report.first_ms is None else min(report.first_ms, timestamp)
         report.last_ms = timestamp if report.last_ms is None else max(report.last_ms, timestamp)
         for key, unit, (count, total, pairs) in parsed:
@@ -95,6 +124,71 @@ def summarise(
             series.total += total
             series.samples += pairs
     return report
+
+
+def _windows(report: Report) -> list[tuple[str, int, int]]:
+    """(label, start, end) of each session in the report, or of the whole window."""
+    if report.first_ms is None or report.last_ms is None:
+        return []
+    end = report.last_ms + 1
+    starts = sorted(report.sessions)
+    if not starts:
+        return [("all metrics", report.first_ms, end)]
+    bounds = [*starts[1:], max(end, starts[-1] + 1)]
+    return [
+        (f"make run session from {_iso(start)}", start, stop)
+        for start, stop in zip(starts, bounds, strict=True)
+    ]
+
+
+def health(report: Report, alarms: Alarms | None) -> list[str]:
+    """Whether the endpoint was healthy, session by session: the summary a reader wants first."""
+    out: list[str] = []
+    for label, start, end in _windows(report):
+        by_class: dict[str, float] = {}
+        routes: dict[str, tuple[float, float | None, float | None]] = {}
+        for key in report.store.series_keys():
+            _, name, dims = key
+            values = dict(dims)
+            if name == "Requests" and "status_class" in values:
+                total = report.store.window(key, start, end).statistic("Sum") or 0.0
+                by_class[values["status_class"]] = by_class.get(values["status_class"], 0.0) + total
+            if name == "Latency" and "route" in values:
+                window = report.store.window(key, start, end)
+                if window.count:
+                    routes[values["route"]] = (
+                        window.count,
+                        window.statistic("p50"),
+                        window.statistic("p99"),
+                    )
+        requests = sum(by_class.values())
+        out += ["", label]
+        if not requests:
+            out.append("  no requests")
+        else:
+            share_5xx = 100 * by_class.get("5xx", 0.0) / requests
+            share_4xx = 100 * by_class.get("4xx", 0.0) / requests
+            out.append(
+                f"  requests {requests:.0f}, availability {100 - share_5xx:.2f} %,"
+                f" 4xx {share_4xx:.2f} %, 5xx {share_5xx:.2f} %"
+            )
+            for route, (count, p50, p99) in sorted(routes.items()):
+                out.append(
+                    f"  route {route}: p50 {_format(p50, False)} ms,"
+                    f" p99 {_format(p99, False)} ms ({count:.0f} requests)"
+                )
+        if alarms is not None:
+            results = evaluate_all(report.store, start, end, alarms)
+            names = {a.logical_id: a.name for a in alarms[0]}
+            names |= {c.logical_id: c.name for c in alarms[1]}
+            firing = sorted(
+                names[logical_id]
+                for logical_id, result in results.items()
+                if not isinstance(result, str)
+                and state_at(result, end, State.INSUFFICIENT_DATA) == State.ALARM
+            )
+            out.append(f"  alarms in ALARM at its end: {', '.join(firing) or 'none'}")
+    return out
 
 
 def _section(name: str) -> tuple[int, int]:
@@ -114,8 +208,9 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def render(report: Report) -> str:
-    """Sections in a fixed order; within one, metrics in listed order, then dimensions."""
+def render(report: Report, alarms: Alarms | None = None) -> str:
+    """The health summary, then sections in a fixed order; within one, metrics in listed
+    order, then dimensions."""
     series = sorted(
         report.series.values(),
         key=lambda s: (_section(s.name), s.name, s.namespace, s.dimensions),
@@ -133,21 +228,37 @@ def render(report: Report) -> str:
         out.append(f"documents: {report.documents} ({span})")
     if not series:
         out.append("No metrics in this window.")
-    header = ("metric", "samples", "sum", *(f"p{p}" for p in PERCENTILES), "unit", "dimensions")
+    out += health(report, alarms)
+    header = (
+        "metric",
+        "Sum",
+        "SampleCount",
+        "Average",
+        *(f"p{p}" for p in PERCENTILES),
+        "unit",
+        "dimensions",
+    )
     rows: list[tuple[int, tuple[str, ...]]] = []
     for s in series:
-        integral = s.units == {"Count"}
+        count = s.units == {"Count"}
         name = s.name if len(namespaces) == 1 else f"{s.namespace}/{s.name}"
         shown = [(n, v) for n, v in s.dimensions if n != "service" or len(services) > 1]
-        cells = (_format(s.count, True), _format(s.total, integral))
-        stats = (_format(s.percentile(p), integral) for p in PERCENTILES)
+        average = s.total / s.count if s.count else None
+        cells = (
+            _format(s.total, count),
+            _format(s.count, True),
+            # A count's average is only its meaning where it is a rate.
+            _format(average, False) if not count or s.name in RATES else "",
+        )
+        # Percentiles of counts would be percentiles of batch sizes: left out.
+        stats = ("" if count else _format(s.percentile(p), False) for p in PERCENTILES)
         tail = (",".join(sorted(s.units)), " ".join(f"{n}={v}" for n, v in shown))
         rows.append((_section(s.name)[0], (name, *cells, *stats, *tail)))
     widths = [max(len(r[i]) for r in [header, *(r for _, r in rows)]) for i in range(len(header))]
 
     def line(cells: tuple[str, ...]) -> str:
         padded = (
-            c.ljust(w) if i in {0, 6, 7} else c.rjust(w)
+            c.ljust(w) if i in {0, 7, 8} else c.rjust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
         return "  " + "  ".join(padded).rstrip()
@@ -189,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with path.open(encoding="utf-8", errors="replace") as lines:
         report = summarise(lines, args.since, args.until)
-    sys.stdout.write(render(report))
+    sys.stdout.write(render(report, load_alarms()))
     return 0
 
 

@@ -3,13 +3,15 @@
 Every line a function writes goes to its log stream, ``logs/<function>.log``, as
 CloudWatch Logs keeps it (EMF documents included); the EMF documents are also extracted
 into ``metrics.jsonl`` (one ``{"function", "document"}`` per line), as CloudWatch
-extracts metrics from the log stream.
+extracts metrics from the log stream. Each session (one ``make run``) begins with a
+``{"session": {"started_ms"}}`` line, so a report can tell runs apart.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -23,6 +25,8 @@ class Sink:
         self.metrics_path = state_dir / "metrics.jsonl"
         self._lock = threading.Lock()
         self._metrics = self.metrics_path.open("a", encoding="utf-8")
+        self._metrics.write(json.dumps({"session": {"started_ms": int(time.time() * 1000)}}) + "\n")
+        self._metrics.flush()
         self._logs: dict[str, IO[str]] = {}
         # Bytes each function's log stream would ingest (EMF and log lines alike).
         self.bytes_written: dict[str, int] = {}

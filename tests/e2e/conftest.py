@@ -32,7 +32,8 @@ class Running:
 
     def metrics(self) -> list[dict[str, Any]]:
         path = self.state_dir / "metrics.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines()]
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        return [line for line in lines if "document" in line]  # not the session markers
 
 
 def sums(metrics: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tuple[str, ...]]:

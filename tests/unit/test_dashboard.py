@@ -34,7 +34,7 @@ def store() -> MetricStore:
 
 
 def test_search_names_exactly_the_schema_and_terms() -> None:
-    keys = list(store().keys())
+    keys = list(store().series_keys())
 
     found = search_matches('{NS,route,service} MetricName="Requests" route="GET /a"', keys)
 

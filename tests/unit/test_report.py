@@ -201,7 +201,11 @@ def test_sections_come_in_order_with_listed_metrics_then_sorted_dimensions() -> 
     lines_out = text.splitlines()
 
     assert [ln for ln in lines_out if ln in {*HEADINGS, "Other"}] == [*HEADINGS, "Other"]
-    metrics = [ln.split()[0] for ln in lines_out if ln.startswith("  ") and "samples" not in ln]
+    metrics = [
+        ln.split()[0]
+        for ln in lines_out
+        if re.match(r"  [A-Z]\w* ", ln) and "SampleCount" not in ln
+    ]
     # Within a section the listed order wins: Latency before IntegrationLatency, not A-Z.
     assert metrics == [
         *("Requests", "Requests", "Requests", "Errors", "Latency", "IntegrationLatency"),
@@ -254,18 +258,21 @@ def test_count_sums_are_whole_numbers_and_columns_line_up() -> None:
 
     text = render(summarise(lines))
 
-    assert rows(text, "Requests")[0][1:7] == ["2", "7", "3", "4", "4", "Count"]
-    assert rows(text, "Latency")[0][1:7] == [
-        "2",
+    # Sum and SampleCount of a count; no average (not a rate) and no percentiles of counts.
+    assert rows(text, "Requests")[0][1:4] == ["7", "2", "Count"]
+    # Sum, SampleCount, Average and percentiles of everything else.
+    assert rows(text, "Latency")[0][1:8] == [
         "80.00",
+        "2",
+        "40.00",
         "40.00",
         "40.00",
         "40.00",
         "Milliseconds",
     ]
-    assert rows(text, "InferenceRows")[0][1:3] == ["1", "2.50"]
-    table = [ln for ln in text.splitlines() if ln.startswith("  ")]
-    starts = {ln.index("dimensions") if "samples" in ln else ln.index("route=") for ln in table}
+    assert rows(text, "InferenceRows")[0][1:3] == ["2.50", "1"]
+    table = [ln for ln in text.splitlines() if re.match(r"  [A-Z]\w* |  metric ", ln)]
+    starts = {ln.index("dimensions") if "SampleCount" in ln else ln.index("route=") for ln in table}
     assert len(table) == 5  # two sections: a header and their rows each
     assert len(starts) == 1
 
@@ -290,10 +297,10 @@ def test_main_reads_the_file_within_the_window(
     )
 
     assert code == 0
-    assert rows(capsys.readouterr().out, "Requests")[0][1:3] == ["1", "5"]
+    assert rows(capsys.readouterr().out, "Requests")[0][1:3] == ["5", "1"]
     # A naive ISO-8601 time is UTC.
     assert main(["--metrics", str(path), "--since", "2026-11-25T04:50:00.006"]) == 0
-    assert rows(capsys.readouterr().out, "Requests")[0][1:3] == ["1", "9"]
+    assert rows(capsys.readouterr().out, "Requests")[0][1:3] == ["9", "1"]
 
 
 def test_main_rejects_a_time_it_cannot_read(tmp_path: Path) -> None:
@@ -328,3 +335,27 @@ def test_runs_as_a_module(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "make run" in result.stderr
+
+
+def test_the_report_says_first_whether_each_session_was_healthy() -> None:
+    route = {**BASE}
+    lines = [
+        json.dumps({"session": {"started_ms": T0}}),
+        emf("Requests", 97, unit="Count", dims={**route, "status_class": "2xx"}),
+        emf("Requests", 2, unit="Count", dims={**route, "status_class": "4xx"}),
+        emf("Requests", 1, unit="Count", dims={**route, "status_class": "5xx"}),
+        emf("Latency", {"Values": [10, 500], "Counts": [99, 1], "Sum": 1490, "Count": 100}),
+        json.dumps({"session": {"started_ms": T0 + 120_000}}),
+        emf("Requests", 10, unit="Count", ts=T0 + 130_000, dims={**route, "status_class": "2xx"}),
+    ]
+
+    text = render(summarise(lines))
+    summary = text[: text.index("Traffic")]
+
+    assert summary.count("make run session from") == 2
+    first, second = summary.split("make run session from")[1:]
+    assert "requests 100, availability 99.00 %, 4xx 2.00 %, 5xx 1.00 %" in first
+    assert f"route {ROUTE}: p50 10.00 ms, p99 10.00 ms (100 requests)" in first
+    assert "requests 10, availability 100.00 %" in second
+    # The session marker is not a metric, and not malformed either.
+    assert "malformed lines skipped: 0" in text
