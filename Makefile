@@ -145,9 +145,9 @@ bench: build build-host ## Benchmarks: side-by-side ratios, figures to .bench/re
 
 PORT ?= 3000
 
-run: build-host ## The whole monitored chain on 127.0.0.1: PORT (3000), STATE_DIR (.local); Ctrl-C stops
+run: build-host ## The whole monitored chain on 127.0.0.1: PORT (3000), STATE_DIR (.local), MAX_CONCURRENCY (4 environments a function); Ctrl-C stops
 	$(BIN)/python -m emulator --port $(PORT) --state-dir $(STATE_DIR) --build-dir $(HOST_BUILD_DIR) \
-		--runtime-dir $(LAMBDA_RUNTIME_DIR)
+		--runtime-dir $(LAMBDA_RUNTIME_DIR) $(if $(MAX_CONCURRENCY),--max-concurrency $(MAX_CONCURRENCY))
 
 AUTH_MODE ?= API_KEY
 

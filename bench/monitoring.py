@@ -29,6 +29,8 @@ API_USD_PER_MILLION = 3.50
 GB = 1e9
 # What a typical SDK client sends (browsers send over 100 bytes); it lands in the access log.
 USER_AGENT = "python-requests/2.32.3"
+# Traffic before a throughput measurement, so that every environment it needs is warm.
+WARM_UP_S = 3.0
 
 Request = tuple[str, str, bytes | None, bool]
 
@@ -77,9 +79,10 @@ class Client:
 
 
 def _documents(metrics_path: Path) -> list[dict[str, Any]]:
-    """The EMF documents of a run (not its session markers)."""
+    """The functions' EMF documents of a run (not the services' metrics, which cost nothing,
+    nor the session markers)."""
     records = [json.loads(raw) for raw in metrics_path.read_text().splitlines()]
-    return [record["document"] for record in records if "document" in record]
+    return [record["document"] for record in records if "function" in record]
 
 
 def _custom_series(metrics_path: Path) -> int:
@@ -109,11 +112,16 @@ def _sum_metric(metrics_path: Path, name: str) -> float:
 class Run:
     """One emulator with its own state directory; on exit, every request is accounted for."""
 
-    def __init__(self, scratch: Path) -> None:
-        # Throttling lifted: the run measures the monitoring, not the usage plan.
+    def __init__(self, scratch: Path, clients: int) -> None:
+        # Throttling lifted and an environment per client: the run measures the monitoring,
+        # not the usage plan or the function's concurrency.
         self.state = scratch
         self.emulator = Emulator(
-            scratch, HOST_BUILD_DIR, port=0, parameters=THROTTLING_LIFTED
+            scratch,
+            HOST_BUILD_DIR,
+            port=0,
+            parameters=THROTTLING_LIFTED,
+            max_concurrency=clients,
         ).start()
         self.sent = 0
 
@@ -139,15 +147,15 @@ class Run:
         """Bytes in each log stream: the access log's lines and each function's."""
         lines = (self.state / "logs" / "access.log").read_bytes().splitlines()
         streams = {"access_log": sum(len(line) for line in lines)}
-        for name in self.emulator.workers:
+        for name in self.emulator.functions:
             streams[_snake(name)] = self.emulator.sink.bytes_written.get(name, 0)
         return streams
 
 
 def cost(requests: int, clients: int) -> dict[str, float]:
-    """Log bytes per request over a mixed run (one cold start per function included)."""
+    """Log bytes per request over a mixed run (each environment's cold start included)."""
     with tempfile.TemporaryDirectory(prefix="bench-cost-") as scratch:
-        run = Run(Path(scratch))
+        run = Run(Path(scratch), clients)
 
         def mixed(client: Client, index: int) -> int:
             return len(
@@ -179,28 +187,34 @@ def cost(requests: int, clients: int) -> dict[str, float]:
 
 
 def throughput(seconds: float, clients: int) -> dict[str, float]:
-    """Requests per second from ``clients`` keep-alive clients, once both functions are warm."""
+    """Requests per second from ``clients`` keep-alive clients, once the functions have as
+    many warm environments as the traffic asks for."""
     with tempfile.TemporaryDirectory(prefix="bench-rps-") as scratch:
-        run = Run(Path(scratch))
+        run = Run(Path(scratch), clients)
         try:
-            run.clients(1, lambda client, _: client.send(SCHEDULE[0]) and 1)
-            stop_at = time.perf_counter() + seconds
             finished: list[float] = []
             lock = threading.Lock()
 
-            def steady(client: Client, _: int) -> int:
-                sent = 0
-                while time.perf_counter() < stop_at:
-                    client.send(SCHEDULE[0])
-                    sent += 1
-                with lock:
-                    finished.append(time.perf_counter())
-                return sent
+            def steady(for_seconds: float) -> int:
+                stop_at = time.perf_counter() + for_seconds
 
-            before = run.sent
+                def client_loop(client: Client, _: int) -> int:
+                    sent = 0
+                    while time.perf_counter() < stop_at:
+                        client.send(SCHEDULE[0])
+                        sent += 1
+                    with lock:
+                        finished.append(time.perf_counter())
+                    return sent
+
+                before = run.sent
+                run.clients(clients, client_loop)
+                return run.sent - before
+
+            steady(WARM_UP_S)  # the cold starts, outside the measurement
+            finished.clear()
             started = time.perf_counter()
-            run.clients(clients, steady)
-            steady_sent = run.sent - before
+            steady_sent = steady(seconds)
             elapsed = max(finished) - started
         finally:
             run.stop()

@@ -16,7 +16,7 @@ from types import FrameType
 
 from dev_support.paths import HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, STATE_DIR
 
-from .stack import Emulator
+from .stack import MAX_CONCURRENCY, Emulator
 
 
 def banner(emulator: Emulator, state_dir: Path) -> str:
@@ -34,6 +34,7 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
         [
             f"model-endpoint emulator on {url}",
             auth,
+            f"  dashboard:           {emulator.dashboard_url}",
             f"  API document:        {url.removesuffix('/' + emulator.app.stage)}/openapi.json",
             f"  access log:          {state_dir / 'logs' / 'access.log'}",
             f"  function logs:       {state_dir / 'logs'}/<function>.log",
@@ -61,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         help="what the Lambda runtime provides (boto3 …), on the path after each function",
     )
     parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=MAX_CONCURRENCY,
+        help="execution environments per function where the template reserves none",
+    )
+    parser.add_argument(
         "--parameter",
         action="append",
         default=[],
@@ -77,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         parameters=parameters,
         runtime_dir=args.runtime_dir,
+        max_concurrency=args.max_concurrency,
     )
     stopping = threading.Event()
 

@@ -7,11 +7,11 @@ derived from it look as they would on AWS.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,17 +19,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from jsonschema import Draft4Validator
 
-from . import xray
+from . import service_metrics, xray
+from .function import Function
+from .local_pages import LocalPages
 from .logs import LogShipper, render
-from .openapi import plain_document
 from .template import AppSpec, Route
 from .validation import validation_error_string
-from .worker import Worker
 
 # API Gateway's hard limit for an integration to answer.
 INTEGRATION_LIMIT_S = 29.0
-# The API document for standard tools, beside the stage: not an API route, so not API traffic.
-DOCUMENT_PATH = "/openapi.json"
 API_KEY_ID = "local-default-client"
 JSON_MEDIA_TYPE = "application/json"
 
@@ -79,15 +77,22 @@ class Gateway:
     def __init__(
         self,
         app: AppSpec,
-        workers: dict[str, Worker],
+        functions: dict[str, Function],
         shipper: LogShipper,
         api_key: str | None,
-        daemon: xray.XRayDaemon | None = None,
+        *,
+        daemon: xray.XRayDaemon | None,
+        pages: LocalPages,
+        publish: Callable[[str, dict[str, Any]], None],
     ) -> None:
         self.app = app
         # Where the stage's segments go when it traces (TracingEnabled).
         self.daemon = daemon
-        self.workers = workers
+        self.functions = functions
+        # Pages beside the stage (API document, dashboard): not API traffic, not logged.
+        self.pages = pages
+        # Where the stage's CloudWatch metrics go.
+        self.publish = publish
         self.shipper = shipper
         self.api_key = api_key
         self.stage_bucket = TokenBucket(*app.stage_throttle)
@@ -96,8 +101,6 @@ class Gateway:
         self.validators = {
             (route.method, route.resource): self._validator(route) for route in app.routes
         }
-        # The stage's base path, relative to wherever the document is fetched from.
-        self.document = json.dumps(plain_document(app, [{"url": f"/{app.stage}"}])).encode()
 
     def _validator(self, route: Route) -> Draft4Validator | None:
         validator_name = route.operation.get("x-amazon-apigateway-request-validator")
@@ -113,8 +116,12 @@ class Gateway:
         request_id = str(uuid.uuid4())
         url = urlsplit(exchange.raw_path)
         path = url.path
-        if path == DOCUMENT_PATH and exchange.method in ("GET", "HEAD"):
-            return Answer(200, {"Content-Type": "application/json"}, self.document)
+        page = self.pages.answer(exchange.method, path, url.query)
+        if page is not None:
+            headers = {"Content-Type": page.content_type, "Cache-Control": "no-store"}
+            if page.location is not None:
+                headers["Location"] = page.location
+            return Answer(page.status, headers, page.body)
         stage_prefix = f"/{self.app.stage}"
         if path == stage_prefix or path.startswith(stage_prefix + "/"):
             path = path[len(stage_prefix) :] or "/"
@@ -144,6 +151,17 @@ class Gateway:
         ctx["$context.responseLength"] = len(answer.body)
         ctx["$context.responseLatency"] = round((time.perf_counter() - started) * 1000)
         self.shipper.submit(render(self.app.access_log_format, ctx), int(now * 1000))
+        self.publish(
+            service_metrics.API_GATEWAY,
+            service_metrics.api_gateway_request(
+                api_name=self.app.api_name,
+                stage=self.app.stage,
+                timestamp_ms=int(now * 1000),
+                status=answer.status,
+                latency_ms=ctx["$context.responseLatency"],
+                integration_latency_ms=ctx.get("$context.integrationLatency"),
+            ),
+        )
         if exchange.segment_id is not None and self.daemon is not None:
             self.daemon.record(self._segment(exchange, now, time.perf_counter() - started))
         return Answer(
@@ -238,7 +256,7 @@ class Gateway:
         self, exchange: Exchange, route: Route, parameters: dict[str, str], path: str, query: str
     ) -> Answer:
         ctx = exchange.context
-        worker = self.workers[route.function]
+        function = self.functions[route.function]
         event = self._proxy_event(exchange, route, parameters, path, query)
         trace_id = ctx.get("$context.xrayTraceId")
         trace_header = (
@@ -246,7 +264,12 @@ class Gateway:
             if trace_id and exchange.segment_id
             else None
         )
-        invocation = worker.invoke(event, INTEGRATION_LIMIT_S, trace_header)
+        invocation = function.invoke(event, INTEGRATION_LIMIT_S, trace_header, route.qualifier)
+        if invocation.outcome == "throttled":
+            # Lambda answered 429 without running the function; API Gateway answers 500.
+            ctx["$context.integrationStatus"] = 429
+            ctx["$context.integration.error"] = "Lambda throttled"
+            return self._gateway_error(ctx, 500, "INTEGRATION_FAILURE", "Internal server error")
         ctx["$context.integrationLatency"] = round(invocation.duration_ms)
         ctx["$context.integration.latency"] = round(invocation.duration_ms)
         ctx["$context.integration.requestId"] = invocation.request_id

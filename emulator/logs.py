@@ -17,10 +17,10 @@ import threading
 import time
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .template import access_log_format
-from .worker import Worker
+from .worker import Invocation
 
 _VARIABLE = re.compile(r"\$context(?:\.[A-Za-z]+)+")
 _PRE_QUOTED = "$context.error.messageString"
@@ -29,6 +29,8 @@ _ENCODE = json.JSONEncoder().encode
 BATCH_LINES = 500
 BATCH_SECONDS = 1.0
 RETRIES = 2
+# How long a throttled batch waits before it is tried again.
+THROTTLED_RETRY_S = 0.1
 
 
 @cache
@@ -60,10 +62,16 @@ def render_access_log(values: dict[str, Any]) -> str:
     return render(access_log_format(), values)
 
 
+class Subscriber(Protocol):
+    """What the subscription invokes: a function, or one environment of it in tests."""
+
+    def invoke(self, event: dict[str, Any]) -> Invocation: ...
+
+
 class LogShipper:
     def __init__(
         self,
-        subscriber: Worker | None,
+        subscriber: Subscriber | None,
         access_log: Path,
         dlq_dir: Path,
         log_group: str,
@@ -120,11 +128,18 @@ class LogShipper:
         }
         failure = "no subscriber"
         if self.subscriber is not None:
-            for _ in range(1 + RETRIES):
+            attempts = 0
+            while attempts < 1 + RETRIES:
                 invocation = self.subscriber.invoke(event)
                 if invocation.outcome == "ok":
                     self.delivered += len(batch)
                     return
+                if invocation.outcome == "throttled":
+                    # Lambda keeps a throttled asynchronous event and tries it again later,
+                    # without spending one of its retries.
+                    time.sleep(THROTTLED_RETRY_S)
+                    continue
+                attempts += 1
                 failure = f"{invocation.outcome}: {invocation.result}"
         self.dlq_dir.mkdir(parents=True, exist_ok=True)
         name = f"{int(time.time() * 1000)}-{batch[0]['id'][-12:]}.json"

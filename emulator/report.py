@@ -37,7 +37,10 @@ Alarms = tuple[list[MetricAlarm], list[CompositeAlarm]]
 DEFAULT_PATH = STATE_DIR / "metrics.jsonl"
 PERCENTILES = (50, 90, 99)
 # Counts whose Average is what they mean (0 or 1 per request: the rate, as the README says).
-RATES = {"InferenceErrors"}
+RATES = {"InferenceErrors", "4XXError", "5XXError"}
+# Counts of a state rather than of events: their Maximum and percentiles mean something.
+GAUGES = {"ConcurrentExecutions"}
+MINUTE_MS = 60_000
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Traffic": ("Requests", "ModelRequests", "Inferences", "InferenceRows", "ClientRequests"),
     "Errors": ("Errors", "ModelErrors", "InferenceErrors"),
@@ -54,6 +57,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Log pipeline": ("LogLines", "MalformedLogLines", "DuplicateLogEvents", "DeliveryLag"),
 }
 OTHER = "Other"
+# What CloudWatch publishes for AWS's services (the emulator's stand-ins): a section each.
+SERVICE_PREFIX = "AWS/"
 
 
 @dataclass
@@ -131,14 +136,23 @@ def _windows(report: Report) -> list[tuple[str, int, int]]:
     if report.first_ms is None or report.last_ms is None:
         return []
     end = report.last_ms + 1
-    starts = sorted(report.sessions)
+    # Metrics are aggregated by the minute, stamped with its start: a session's window
+    # begins with the minute it started in.
+    sessions = sorted(report.sessions)
+    starts = [start - start % MINUTE_MS for start in sessions]
     if not starts:
         return [("all metrics", report.first_ms, end)]
-    bounds = [*starts[1:], max(end, starts[-1] + 1)]
-    return [
-        (f"make run session from {_iso(start)}", start, stop)
-        for start, stop in zip(starts, bounds, strict=True)
+    stops = [*starts[1:], max(end, starts[-1] + 1)]
+    windows = [
+        (f"make run session from {_iso(session)}", start, stop)
+        for session, start, stop in zip(sessions, starts, stops, strict=True)
+        if stop > start
     ]
+    if report.first_ms < starts[0]:
+        # The window began during a session whose start it does not hold.
+        label = f"a session under way at {_iso(report.first_ms)}"
+        windows.insert(0, (label, report.first_ms, starts[0]))
+    return windows
 
 
 def health(report: Report, alarms: Alarms | None) -> list[str]:
@@ -148,7 +162,9 @@ def health(report: Report, alarms: Alarms | None) -> list[str]:
         by_class: dict[str, float] = {}
         routes: dict[str, tuple[float, float | None, float | None]] = {}
         for key in report.store.series_keys():
-            _, name, dims = key
+            namespace, name, dims = key
+            if namespace.startswith(SERVICE_PREFIX):
+                continue
             values = dict(dims)
             if name == "Requests" and "status_class" in values:
                 total = report.store.window(key, start, end).statistic("Sum") or 0.0
@@ -191,11 +207,15 @@ def health(report: Report, alarms: Alarms | None) -> list[str]:
     return out
 
 
-def _section(name: str) -> tuple[int, int]:
+def _section(namespace: str, name: str) -> tuple[int, str, int]:
+    """Where a series is shown: the project's sections in order, Other, then a section per
+    AWS service."""
+    if namespace.startswith(SERVICE_PREFIX):
+        return len(SECTIONS) + 1, namespace, 0
     for i, names in enumerate(SECTIONS.values()):
         if name in names:
-            return i, names.index(name)
-    return len(SECTIONS), 0
+            return i, "", names.index(name)
+    return len(SECTIONS), "", 0
 
 
 def _format(value: float | None, integral: bool) -> str:
@@ -213,10 +233,10 @@ def render(report: Report, alarms: Alarms | None = None) -> str:
     order, then dimensions."""
     series = sorted(
         report.series.values(),
-        key=lambda s: (_section(s.name), s.name, s.namespace, s.dimensions),
+        key=lambda s: (_section(s.namespace, s.name), s.name, s.dimensions),
     )
     # A value shared by every series is said once at the top instead of on every row.
-    namespaces = {s.namespace for s in series}
+    namespaces = {s.namespace for s in series if not s.namespace.startswith(SERVICE_PREFIX)}
     services = {v for s in series for n, v in s.dimensions if n == "service"}
     out = [
         f"{label}: {next(iter(values))}"
@@ -238,10 +258,11 @@ def render(report: Report, alarms: Alarms | None = None) -> str:
         "unit",
         "dimensions",
     )
-    rows: list[tuple[int, tuple[str, ...]]] = []
+    rows: list[tuple[tuple[int, str], tuple[str, ...]]] = []
     for s in series:
-        count = s.units == {"Count"}
-        name = s.name if len(namespaces) == 1 else f"{s.namespace}/{s.name}"
+        count = s.units == {"Count"} and s.name not in GAUGES
+        own = len(namespaces) == 1 or s.namespace.startswith(SERVICE_PREFIX)
+        name = s.name if own else f"{s.namespace}/{s.name}"
         shown = [(n, v) for n, v in s.dimensions if n != "service" or len(services) > 1]
         average = s.total / s.count if s.count else None
         cells = (
@@ -253,7 +274,8 @@ def render(report: Report, alarms: Alarms | None = None) -> str:
         # Percentiles of counts would be percentiles of batch sizes: left out.
         stats = ("" if count else _format(s.percentile(p), False) for p in PERCENTILES)
         tail = (",".join(sorted(s.units)), " ".join(f"{n}={v}" for n, v in shown))
-        rows.append((_section(s.name)[0], (name, *cells, *stats, *tail)))
+        index, service, _ = _section(s.namespace, s.name)
+        rows.append(((index, service), (name, *cells, *stats, *tail)))
     widths = [max(len(r[i]) for r in [header, *(r for _, r in rows)]) for i in range(len(header))]
 
     def line(cells: tuple[str, ...]) -> str:
@@ -264,9 +286,10 @@ def render(report: Report, alarms: Alarms | None = None) -> str:
         return "  " + "  ".join(padded).rstrip()
 
     headings = [*SECTIONS, OTHER]
-    for index in sorted({i for i, _ in rows}):
-        out += ["", headings[index], line(header)]
-        out += [line(row) for i, row in rows if i == index]
+    for index, service in sorted({section for section, _ in rows}):
+        heading = service or headings[index]
+        out += ["", heading, line(header)]
+        out += [line(row) for section, row in rows if section == (index, service)]
     out += ["", f"malformed lines skipped: {report.malformed}"]
     return "\n".join(out) + "\n"
 

@@ -3,7 +3,9 @@
 Every line a function writes goes to its log stream, ``logs/<function>.log``, as
 CloudWatch Logs keeps it (EMF documents included); the EMF documents are also extracted
 into ``metrics.jsonl`` (one ``{"function", "document"}`` per line), as CloudWatch
-extracts metrics from the log stream. Each session (one ``make run``) begins with a
+extracts metrics from the log stream. What CloudWatch publishes for the services the
+emulator stands in for goes there too (``{"publisher": <namespace>, "document"}``, see
+service_metrics.py). Each session (one ``make run``) begins with a
 ``{"session": {"started_ms"}}`` line, so a report can tell runs apart.
 """
 
@@ -13,7 +15,7 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from . import lambda_logs
 
@@ -64,6 +66,13 @@ class Sink:
                 )
             log.write(line + "\n")
             log.flush()
+
+    def publish(self, publisher: str, document: dict[str, Any]) -> None:
+        """A service's metrics (API Gateway's, Lambda's): beside the EMF, in no log stream."""
+        line = json.dumps({"publisher": publisher, "document": document}) + "\n"
+        with self._lock:
+            self._metrics.write(line)
+            self._metrics.flush()
 
     def close(self) -> None:
         with self._lock:

@@ -14,10 +14,13 @@ from pathlib import Path
 
 from dev_support.paths import LAMBDA_RUNTIME_DIR, TEMPLATE_PATH
 
+from .function import Function
 from .gateway import Gateway, serve
+from .local_pages import DASHBOARD, LocalPages
 from .logs import LogShipper
+from .openapi import plain_document
 from .sink import Sink
-from .template import load_app
+from .template import FunctionSpec, load_app
 from .worker import Worker
 from .xray import XRayDaemon
 
@@ -27,6 +30,9 @@ THROTTLING_LIFTED = dict.fromkeys(
     ("ThrottlingRateLimit", "ThrottlingBurstLimit", "UsagePlanRateLimit", "UsagePlanBurstLimit"),
     "1000000",
 )
+# Execution environments per function when its template reserves none (Lambda's account
+# limit is 1,000; this machine runs a few).
+MAX_CONCURRENCY = 4
 
 
 class Emulator:
@@ -40,6 +46,7 @@ class Emulator:
         template: Path = TEMPLATE_PATH,
         parameters: dict[str, str] | None = None,
         runtime_dir: Path = LAMBDA_RUNTIME_DIR,
+        max_concurrency: int = MAX_CONCURRENCY,
     ) -> None:
         # Workers run inside their artifact's folder: every path must be absolute.
         state_dir, build_dir = state_dir.resolve(), build_dir.resolve()
@@ -53,21 +60,23 @@ class Emulator:
         self.app = load_app(template, parameters)
         self.sink = Sink(state_dir)
         self.daemon = XRayDaemon(state_dir / "traces.jsonl")
-        self.workers = {
-            name: Worker(
-                spec, build_dir / name, self.sink, runtime_dir=runtime_dir, daemon=self.daemon
-            )
+
+        def environment(spec: FunctionSpec, artifact: Path) -> Worker:
+            return Worker(spec, artifact, self.sink, runtime_dir=runtime_dir, daemon=self.daemon)
+
+        self.functions = {
+            name: Function(spec, build_dir / name, environment, self.sink.publish, max_concurrency)
             for name, spec in self.app.functions.items()
         }
         here = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        for name, worker in self.workers.items():
-            if worker.spec.runtime != here:
-                raise SystemExit(f"{name} runs on {worker.spec.runtime}; the emulator has {here}")
-            if not worker.artifact.is_dir():
+        for name, function in self.functions.items():
+            if function.spec.runtime != here:
+                raise SystemExit(f"{name} runs on {function.spec.runtime}; the emulator has {here}")
+            if not function.artifact.is_dir():
                 raise SystemExit(
-                    f"{worker.artifact} is missing: run `make build-host` first ({name})"
+                    f"{function.artifact} is missing: run `make build-host` first ({name})"
                 )
-        subscriber = self.workers.get(self.app.subscriber) if self.app.subscriber else None
+        subscriber = self.functions.get(self.app.subscriber) if self.app.subscriber else None
         self.shipper = LogShipper(
             subscriber,
             state_dir / "logs" / "access.log",
@@ -76,7 +85,22 @@ class Emulator:
         )
         # The usage plan's default client key, where routes ask for one (AuthMode=API_KEY).
         self.api_key = self._api_key() if any(r.needs_api_key for r in self.app.routes) else None
-        self.gateway = Gateway(self.app, self.workers, self.shipper, self.api_key, self.daemon)
+        # Beside the stage: the API document for standard tools, and the dashboard.
+        self.pages = LocalPages(
+            state_dir,
+            self.app.template,
+            parameters or {},
+            plain_document(self.app, [{"url": f"/{self.app.stage}"}]),
+        )
+        self.gateway = Gateway(
+            self.app,
+            self.functions,
+            self.shipper,
+            self.api_key,
+            daemon=self.daemon,
+            pages=self.pages,
+            publish=self.sink.publish,
+        )
         self.server = serve(self.gateway, host, port)
         host_name, self.port = self.server.server_address[:2]
         self.host = host_name if isinstance(host_name, str) else host_name.decode()
@@ -95,6 +119,10 @@ class Emulator:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/{self.app.stage}"
 
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.host}:{self.port}{DASHBOARD}/"
+
     def start(self) -> Emulator:
         self._thread.start()
         return self
@@ -107,7 +135,7 @@ class Emulator:
         self.server.shutdown()
         self.server.server_close()
         self.shipper.close()
-        for worker in self.workers.values():
-            worker.close()
+        for function in self.functions.values():
+            function.close()
         self.daemon.close()
         self.sink.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,8 @@ class FunctionSpec:
     tracing: bool = False
     # LoggingConfig.ApplicationLogLevel, which Lambda applies to JSON logs only (None: none).
     application_log_level: str | None = None
+    # ReservedConcurrentExecutions: at most this many environments at once (None: unreserved).
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ class Route:
     pattern: re.Pattern[str]
     operation: dict[str, Any]
     function: str
+    # The alias the integration invokes (AutoPublishAlias), None for the unqualified function.
+    qualifier: str | None = None
 
     @property
     def needs_api_key(self) -> bool:
@@ -184,6 +188,10 @@ class AppSpec:
     stage_throttle: tuple[float, int]
     plan_throttle: tuple[float, int] | None
     tracing: bool = False
+    # The REST API's name: its metrics' ApiName dimension.
+    api_name: str = ""
+    # The whole template after the SAM transform, for what reads more of it (alarms, dashboard).
+    template: dict[str, Any] = field(default_factory=dict)
 
 
 def _pattern(resource: str) -> re.Pattern[str]:
@@ -209,6 +217,7 @@ def load_app(
         if resource["Type"] != "AWS::Lambda::Function":
             continue
         properties = resolve.value(resource["Properties"])
+        reserved = properties.get("ReservedConcurrentExecutions", "AWS::NoValue")
         functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
             handler=properties["Handler"],
@@ -225,7 +234,13 @@ def load_app(
                 if properties.get("LoggingConfig", {}).get("LogFormat") == "JSON"
                 else None
             ),
+            reserved_concurrency=None if reserved == "AWS::NoValue" else int(reserved),
         )
+    aliases = {
+        logical_id: str(resource["Properties"]["Name"])
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::Alias"
+    }
 
     (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
     stage_properties = resolve.value(stage["Properties"])
@@ -237,8 +252,11 @@ def load_app(
         for method, operation in item.items():
             uri = operation["x-amazon-apigateway-integration"]["uri"]
             target = next(name for name in functions if name in str(uri))
+            alias = next((name for a, name in aliases.items() if a in str(uri)), None)
             routes.append(
-                Route(method.upper(), resource_path, _pattern(resource_path), operation, target)
+                Route(
+                    method.upper(), resource_path, _pattern(resource_path), operation, target, alias
+                )
             )
 
     subscriber = None
@@ -272,6 +290,8 @@ def load_app(
         stage_throttle=stage_throttle,
         plan_throttle=plan_throttle,
         tracing=bool(stage_properties.get("TracingEnabled", False)),
+        api_name=str(resolve.value(api["Properties"]["Name"])),
+        template=template,
     )
 
 

@@ -32,7 +32,8 @@ def lambda_python_path(artifact: Path, runtime_dir: Path | None) -> str:
 
 @dataclass(frozen=True)
 class Invocation:
-    outcome: str  # "ok", "error" (the handler raised), "timeout" or "crash"
+    # "ok", "error" (the handler raised), "timeout", "crash", or "throttled" (never ran)
+    outcome: str
     result: Any
     duration_ms: float
     request_id: str

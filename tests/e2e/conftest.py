@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ import pytest
 
 from dev_support.http_client import Client
 from dev_support.paths import HOST_BUILD_DIR
-from emulator.stack import Emulator
+from emulator.function import Function
+from emulator.stack import MAX_CONCURRENCY, Emulator
 
 
 @dataclass
@@ -32,8 +34,15 @@ class Running:
 
     def metrics(self) -> list[dict[str, Any]]:
         path = self.state_dir / "metrics.jsonl"
+        """The functions' EMF (not the services' metrics nor the session markers)."""
         lines = [json.loads(line) for line in path.read_text().splitlines()]
-        return [line for line in lines if "document" in line]  # not the session markers
+        return [line for line in lines if "function" in line]
+
+    def service_metrics(self, publisher: str) -> list[dict[str, Any]]:
+        """The documents of what CloudWatch publishes for ``publisher`` (AWS/Lambda ...)."""
+        path = self.state_dir / "metrics.jsonl"
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        return [line["document"] for line in lines if line.get("publisher") == publisher]
 
 
 def sums(metrics: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tuple[str, ...]]:
@@ -53,14 +62,43 @@ def sums(metrics: list[dict[str, Any]], metric: str, *dims: str) -> Counter[tupl
     return found
 
 
-def start_emulator(state_dir: Path, parameters: dict[str, str] | None = None) -> Running:
+def start_emulator(
+    state_dir: Path,
+    parameters: dict[str, str] | None = None,
+    max_concurrency: int = MAX_CONCURRENCY,
+) -> Running:
     if not HOST_BUILD_DIR.is_dir():
         message = "the host build is missing: run `make build-host` first"
         if os.environ.get("REQUIRE_BUILDS"):
             pytest.fail(message)
         pytest.skip(message)
-    emulator = Emulator(state_dir, HOST_BUILD_DIR, port=0, parameters=parameters).start()
+    emulator = Emulator(
+        state_dir,
+        HOST_BUILD_DIR,
+        port=0,
+        parameters=parameters,
+        max_concurrency=max_concurrency,
+    ).start()
     return Running(emulator, Client(emulator.base_url, emulator.api_key), state_dir)
+
+
+FAULTY = Path(__file__).with_name("faulty")
+
+
+def run_faulty(function: Function, module: str, work_dir: Path, **changes: Any) -> None:
+    """Run ``function`` from a copy of its artifact with ``faulty/`` added, ``module`` its handler.
+
+    The copy links the artifact's entries (its bytecode cache aside, so nothing is
+    written into the build); ``changes`` replace fields of the function's spec.
+    """
+    artifact = work_dir / function.spec.logical_id
+    artifact.mkdir()
+    for entry in function.artifact.iterdir():
+        if entry.name != "__pycache__":
+            (artifact / entry.name).symlink_to(entry)
+    shutil.copytree(FAULTY, artifact / "faulty", ignore=shutil.ignore_patterns("__pycache__"))
+    function.artifact = artifact
+    function.spec = replace(function.spec, handler=f"faulty.{module}.lambda_handler", **changes)
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ GOOD = {
 
 
 def test_2000_requests_from_16_threads_are_all_logged_and_counted(tmp_path: Path) -> None:
-    # Throttling lifted so that the run measures the emulator, not the usage plan.
-    running = start_emulator(tmp_path, THROTTLING_LIFTED)
+    # Throttling lifted and an environment per thread, so that the run measures the
+    # emulator, not the usage plan or the function's concurrency.
+    running = start_emulator(tmp_path, THROTTLING_LIFTED, max_concurrency=THREADS)
     client = running.client
 
     def send(index: int) -> int:
@@ -35,7 +36,7 @@ def test_2000_requests_from_16_threads_are_all_logged_and_counted(tmp_path: Path
     elapsed = time.perf_counter() - started
     running.stop()
 
-    cold = {name: worker.cold_starts for name, worker in running.emulator.workers.items()}
+    cold = {name: worker.cold_starts for name, worker in running.emulator.functions.items()}
     print(f"{REQUESTS / elapsed:.0f} requests/s over {elapsed:.1f} s from {THREADS} threads")
     print(f"worker cold starts (ms): {cold}")
     assert sorted(set(statuses)) == [200, 400, 403]

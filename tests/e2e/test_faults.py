@@ -9,45 +9,24 @@ the log processor, which sees the access-log lines).
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from jsonschema import Draft4Validator
 
 from dev_support.http_client import Reply
 from emulator.logs import RETRIES
 from emulator.stack import Emulator
-from emulator.worker import Worker
-from tests.e2e.conftest import start_emulator, sums
+from tests.e2e.conftest import run_faulty, start_emulator, sums
 from tests.e2e.faulty import DIES, HEADER, RAISES
 from tests.support import openapi
 
-FAULTY = Path(__file__).with_name("faulty")
 # The inference function's timeout, down from the template's: a hang costs this long.
 TIMEOUT_S = 2.0
 GOOD = {
     "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]
 }
-
-
-def run_faulty(worker: Worker, module: str, work_dir: Path, **changes: Any) -> None:
-    """Run ``worker`` from a copy of its artifact with ``faulty/`` added, ``module`` its handler.
-
-    The copy links the artifact's entries (its bytecode cache aside, so nothing is
-    written into the build); ``changes`` replace fields of the function's spec.
-    """
-    artifact = work_dir / worker.spec.logical_id
-    artifact.mkdir()
-    for entry in worker.artifact.iterdir():
-        if entry.name != "__pycache__":
-            (artifact / entry.name).symlink_to(entry)
-    shutil.copytree(FAULTY, artifact / "faulty", ignore=shutil.ignore_patterns("__pycache__"))
-    worker.artifact = artifact
-    worker.spec = replace(worker.spec, handler=f"faulty.{module}.lambda_handler", **changes)
 
 
 def settle(emulator: Emulator, lines: int) -> None:
@@ -67,8 +46,8 @@ def test_faults_answer_5xx_and_every_access_log_line_is_counted_or_dead_lettered
     fault_state.mkdir()
     running = start_emulator(state)
     emulator, client = running.emulator, running.client
-    inference = emulator.workers["InferenceFunction"]
-    processor = emulator.workers["LogProcessorFunction"]
+    inference = emulator.functions["InferenceFunction"]
+    processor = emulator.functions["LogProcessorFunction"]
     run_faulty(inference, "faulty_inference", tmp_path, timeout_s=TIMEOUT_S)
     run_faulty(
         processor,

@@ -174,7 +174,7 @@ def test_valid_requests_are_served_whatever_the_label_or_query(running: Running)
 def test_hostile_request_gets_a_json_4xx_from_the_same_warm_worker(
     running: Running, hostile: Hostile
 ) -> None:
-    worker = running.emulator.workers["InferenceFunction"]
+    worker = running.emulator.functions["InferenceFunction"]
     good(running)
     pid, cold_starts = worker.pid, len(worker.cold_starts)
 
@@ -189,7 +189,7 @@ def test_hostile_request_gets_a_json_4xx_from_the_same_warm_worker(
 
 
 def test_memory_does_not_grow_over_1000_hostile_requests(running: Running) -> None:
-    worker = running.emulator.workers["InferenceFunction"]
+    worker = running.emulator.functions["InferenceFunction"]
     # Warm-up: every kind of request about a hundred times, the largest bodies included,
     # so allocator pools and numpy's caches reach their working size before measuring.
     for index in range(WARM_UP):

@@ -271,7 +271,7 @@ def test_make_run_banner_curl_works_and_ctrl_c_drains(make_run: tuple[Server, Pa
     assert "stopping: delivering pending log lines" in rest
     access_lines = (state / "logs" / "access.log").read_text().splitlines()
     lines = [json.loads(line) for line in (state / "metrics.jsonl").read_text().splitlines()]
-    metrics = [line for line in lines if "document" in line]
+    metrics = [line for line in lines if "function" in line]
     assert sum(sums(metrics, "LogLines", "service").values()) == len(access_lines) > 0
 
 

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def emf(
     unit: str = "Milliseconds",
     ts: object = T0,
     namespace: str = NS,
-    dims: dict[str, object] | None = None,
+    dims: Mapping[str, object] | None = None,
 ) -> str:
     dimensions = BASE if dims is None else dims
     document = {
@@ -359,3 +360,69 @@ def test_the_report_says_first_whether_each_session_was_healthy() -> None:
     assert "requests 10, availability 100.00 %" in second
     # The session marker is not a metric, and not malformed either.
     assert "malformed lines skipped: 0" in text
+
+
+def test_a_session_holds_the_metrics_of_the_minute_it_started_in() -> None:
+    # The log processor stamps a minute's aggregates with the minute's start.
+    lines = [
+        json.dumps({"session": {"started_ms": T0 + 42_000}}),
+        emf("Requests", 5, unit="Count", ts=T0, dims={**BASE, "status_class": "2xx"}),
+    ]
+
+    text = render(summarise(lines))
+
+    assert "make run session from 2026-11-25T04:50:42Z\n  requests 5," in text
+
+
+def test_a_window_opening_during_a_session_summarises_that_session_too() -> None:
+    lines = [
+        json.dumps({"session": {"started_ms": T0 - 600_000}}),
+        emf("Requests", 3, unit="Count", ts=T0, dims={**BASE, "status_class": "2xx"}),
+        json.dumps({"session": {"started_ms": T0 + 120_000}}),
+        emf("Requests", 4, unit="Count", ts=T0 + 120_000, dims={**BASE, "status_class": "5xx"}),
+    ]
+
+    text = render(summarise(lines, since_ms=T0 - 60_000))
+
+    assert "a session under way at 2026-11-25T04:50:00Z\n  requests 3," in text
+    assert "make run session from 2026-11-25T04:52:00Z\n  requests 4, availability 0.00 %" in text
+
+
+def test_aws_services_metrics_get_a_section_each_after_the_projects_and_stay_out_of_health() -> (
+    None
+):
+    stage = {"ApiName": "local-api", "Stage": "prod"}
+    function = {"FunctionName": "InferenceFunction"}
+    lines = [
+        emf("Requests", 3, unit="Count", dims={**BASE, "status_class": "2xx"}),
+        emf("Count", 1, unit="Count", namespace="AWS/ApiGateway", dims=stage),
+        emf("5XXError", 1, unit="Count", namespace="AWS/ApiGateway", dims=stage),
+        emf("5XXError", 0, unit="Count", namespace="AWS/ApiGateway", dims=stage),
+        emf("Latency", 80, namespace="AWS/ApiGateway", dims=stage),
+        emf("ConcurrentExecutions", 2, unit="Count", namespace="AWS/Lambda", dims=function),
+        emf("ConcurrentExecutions", 4, unit="Count", namespace="AWS/Lambda", dims=function),
+    ]
+
+    text = render(summarise(lines))
+
+    headings = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    assert headings[-4:] == [
+        "Traffic",
+        "AWS/ApiGateway",
+        "AWS/Lambda",
+        "malformed lines skipped: 0",
+    ]
+    # Our namespace is still the one said once at the top.
+    assert text.startswith(f"namespace: {NS}\n")
+    # Only our access-log metrics judge health: 3 requests, not 4 or 6.
+    assert "requests 3, availability 100.00 %" in text
+    # 5XXError's Average is the error rate; a concurrency's percentiles are meaningful.
+    assert rows(text, "5XXError")[0][1:4] == ["1", "2", "0.50"]
+    assert rows(text, "ConcurrentExecutions")[0][1:7] == [
+        "6.00",
+        "2",
+        "3.00",
+        "2.00",
+        "4.00",
+        "4.00",
+    ]

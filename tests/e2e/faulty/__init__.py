@@ -6,7 +6,7 @@ where a request asks for one. Importing the package alone injects nothing.
 """
 
 # The inference function's faults, named by this request header: model-raises,
-# model-hangs, worker-dies.
+# model-hangs, worker-dies, model-slow.
 HEADER = "x-inject-fault"
 # The log processor's, named by the user agent of a request in the batch.
 RAISES = "fault/log-processor-raises"

@@ -1,7 +1,8 @@
 """The inference function, with the fault a request names in its fault header.
 
 ``model-raises``: ONNX Runtime raises; ``model-hangs``: it never returns;
-``worker-dies``: the process exits in the middle of the model call.
+``worker-dies``: the process exits in the middle of the model call; ``model-slow``: it
+answers after a second.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from inference import handler as packaged
 
 from . import HEADER
 
+SLOW_S = 1.0
 _fault: dict[str, str | None] = {"kind": None}
 _run = onnxruntime.InferenceSession.run
 
@@ -28,6 +30,8 @@ def _faulty_run(self: Any, output_names: Any, input_feed: Any, run_options: Any 
         time.sleep(3600)
     if kind == "worker-dies":
         os._exit(137)
+    if kind == "model-slow":
+        time.sleep(SLOW_S)
     return _run(self, output_names, input_feed, run_options)
 
 
