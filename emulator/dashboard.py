@@ -15,6 +15,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse
@@ -166,7 +167,17 @@ def log_rows(query: str, records: Iterable[Mapping[str, Any]]) -> list[dict[str,
             rows.sort(key=lambda r: _comparable(r.get(name)) or 0, reverse=direction == "desc")
         else:
             rows = rows[: int(argument)]
-    return [{k: row.get(k) for k in shown} if shown else row for row in rows]
+    return [_shown(row, shown) for row in rows]
+
+
+def _shown(row: Mapping[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    """A result row as Logs Insights shows it: the fields asked for, times in UTC."""
+    kept = {k: row.get(k) for k in fields} if fields else dict(row)
+    stamp = kept.get("@timestamp")
+    if isinstance(stamp, int | str) and str(stamp).isdigit():
+        moment = datetime.fromtimestamp(int(stamp) / 1000, UTC)
+        kept["@timestamp"] = moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return kept
 
 
 def _safe(compare: Callable[[Any, Any], bool], value: Any, wanted: Any) -> bool:

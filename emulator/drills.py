@@ -26,7 +26,7 @@ from log_processor.settings import load_settings
 from .alarms import CompositeAlarm, MetricAlarm, State, Transition, evaluate_all, load_alarms
 from .logs import render_access_log
 from .metric_data import MetricStore
-from .service_metrics import API_GATEWAY, LAMBDA, document, statistic_set
+from .service_metrics import API_GATEWAY, LAMBDA, document, queue_depth, statistic_set
 from .template import Resolver, function_environment, transform_offline
 
 MINUTE_MS = 60_000
@@ -301,15 +301,7 @@ def _log_processor_documents(
         # Delivered a few seconds after the minute it covers, as subscriptions do.
         settings = load_settings(function_environment("LogProcessorFunction"))
         documents += process_batch(events, settings, minute_end_ms + 5_000).documents
-    documents.append(
-        document(
-            "AWS/SQS",
-            minute_end_ms,
-            {"QueueName": names.queue},
-            [["QueueName"]],
-            {"ApproximateNumberOfMessagesVisible": (float(depth), "Count")},
-        )
-    )
+    documents.append(queue_depth(queue_name=names.queue, timestamp_ms=minute_end_ms, visible=depth))
     return documents, depth
 
 

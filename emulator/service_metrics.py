@@ -15,6 +15,9 @@ from typing import Any
 
 API_GATEWAY = "AWS/ApiGateway"
 LAMBDA = "AWS/Lambda"
+SQS = "AWS/SQS"
+# SQS publishes its queues' metrics once a minute.
+SQS_PERIOD_S = 60.0
 
 
 def statistic_set(values: list[float]) -> dict[str, Any]:
@@ -116,3 +119,14 @@ def lambda_invocation(
             ["FunctionName", "Resource", "ExecutedVersion"],
         ]
     return document(LAMBDA, timestamp_ms, dimensions, dimension_sets, metrics)
+
+
+def queue_depth(*, queue_name: str, timestamp_ms: int, visible: int) -> dict[str, Any]:
+    """A queue's minute sample of ``ApproximateNumberOfMessagesVisible`` (``QueueName``)."""
+    return document(
+        SQS,
+        timestamp_ms,
+        {"QueueName": queue_name},
+        [["QueueName"]],
+        {"ApproximateNumberOfMessagesVisible": (float(visible), "Count")},
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import sys
 import threading
+import time
 from pathlib import Path
 
 from dev_support.paths import LAMBDA_RUNTIME_DIR, TEMPLATE_PATH
@@ -19,6 +20,7 @@ from .gateway import Gateway, serve
 from .local_pages import DASHBOARD, LocalPages
 from .logs import LogShipper
 from .openapi import plain_document
+from .service_metrics import SQS, SQS_PERIOD_S, queue_depth
 from .sink import Sink
 from .template import FunctionSpec, load_app
 from .worker import Worker
@@ -105,6 +107,8 @@ class Emulator:
         host_name, self.port = self.server.server_address[:2]
         self.host = host_name if isinstance(host_name, str) else host_name.decode()
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._stopping = threading.Event()
+        self._queue_thread = threading.Thread(target=self._sample_queue, daemon=True)
         self._stopped = False
 
     def _api_key(self) -> str:
@@ -125,16 +129,41 @@ class Emulator:
 
     def start(self) -> Emulator:
         self._thread.start()
+        self._publish_queue_depth()
+        self._queue_thread.start()
         return self
+
+    def _publish_queue_depth(self) -> None:
+        """What SQS publishes each minute for the on-failure queue: ``dlq/``'s messages."""
+        if self.app.failure_queue is None:
+            return
+        dead_letters = self.state_dir / "dlq"
+        visible = len(list(dead_letters.glob("*.json"))) if dead_letters.is_dir() else 0
+        self.sink.publish(
+            SQS,
+            queue_depth(
+                queue_name=self.app.failure_queue,
+                timestamp_ms=int(time.time() * 1000),
+                visible=visible,
+            ),
+        )
+
+    def _sample_queue(self) -> None:
+        while not self._stopping.wait(SQS_PERIOD_S):
+            self._publish_queue_depth()
 
     def stop(self) -> None:
         """Stop taking requests, deliver and process every pending log line, then stop workers."""
         if self._stopped:
             return
         self._stopped = True
+        self._stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self.shipper.close()
+        if self._queue_thread.ident is not None:  # it was started
+            self._queue_thread.join()
+            self._publish_queue_depth()  # with the last batches' outcome
         for function in self.functions.values():
             function.close()
         self.daemon.close()

@@ -190,6 +190,8 @@ class AppSpec:
     tracing: bool = False
     # The REST API's name: its metrics' ApiName dimension.
     api_name: str = ""
+    # The queue where the subscriber's failed batches go (its on-failure destination).
+    failure_queue: str | None = None
     # The whole template after the SAM transform, for what reads more of it (alarms, dashboard).
     template: dict[str, Any] = field(default_factory=dict)
 
@@ -264,6 +266,14 @@ def load_app(
         if resource["Type"] == "AWS::Logs::SubscriptionFilter":
             subscriber = resolve.value(resource["Properties"]["DestinationArn"])
 
+    failure_queue = None
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Lambda::EventInvokeConfig":
+            properties = resolve.value(resource["Properties"])
+            if properties["FunctionName"] == subscriber:
+                destination = properties.get("DestinationConfig", {}).get("OnFailure", {})
+                failure_queue = destination.get("Destination")
+
     settings = stage_properties.get("MethodSettings", [{}])[0]
     plans = [
         resolve.value(r["Properties"])
@@ -291,6 +301,7 @@ def load_app(
         plan_throttle=plan_throttle,
         tracing=bool(stage_properties.get("TracingEnabled", False)),
         api_name=str(resolve.value(api["Properties"]["Name"])),
+        failure_queue=failure_queue,
         template=template,
     )
 

@@ -150,3 +150,20 @@ def test_faults_answer_5xx_and_every_access_log_line_is_counted_or_dead_lettered
             ("gateway", "INTEGRATION_FAILURE"): 1,
         }
     )
+
+    # What CloudWatch would have: Lambda's Errors for the invocations that did not return,
+    # and SQS's count of the batch waiting in the on-failure queue when the run stopped.
+    lambda_errors = Counter[str]()
+    for document in running.service_metrics("AWS/Lambda"):
+        lambda_errors[document["FunctionName"]] += int(document.get("Errors", 0))
+    # The inference function timed out and died (its model's exception it answered as a
+    # 500 itself); the log processor raised 1 + RETRIES times on one batch and died once.
+    assert lambda_errors == Counter(
+        {"InferenceFunction": 2, "LogProcessorFunction": 1 + RETRIES + 1}
+    )
+    queue = running.service_metrics("AWS/SQS")
+    assert {d["QueueName"] for d in queue} == {"LogProcessorFailedBatches"}
+    assert (
+        queue[0]["ApproximateNumberOfMessagesVisible"],
+        queue[-1]["ApproximateNumberOfMessagesVisible"],
+    ) == (0, 1)

@@ -70,7 +70,7 @@ def test_a_log_widget_query_filters_sorts_and_limits_the_access_log() -> None:
     records = [
         {"requestId": "a", "epochMs": "1", "status": "502"},
         {"requestId": "b", "epochMs": "2", "status": "200"},
-        {"requestId": "c", "epochMs": "3", "status": "504"},
+        {"requestId": "c", "epochMs": "1796219572430", "status": "504"},
         {"requestId": "d", "epochMs": "4", "status": "-"},
     ]
     query = (
@@ -78,4 +78,7 @@ def test_a_log_widget_query_filters_sorts_and_limits_the_access_log() -> None:
         " | filter status >= 500 | sort @timestamp desc | limit 1"
     )
 
-    assert log_rows(query, records) == [{"@timestamp": "3", "requestId": "c", "status": "504"}]
+    # Times as Logs Insights shows them, in UTC to the millisecond.
+    assert log_rows(query, records) == [
+        {"@timestamp": "2026-12-02 13:52:52.430", "requestId": "c", "status": "504"}
+    ]
