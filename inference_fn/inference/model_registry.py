@@ -1,83 +1,37 @@
-"""The bundled models: metadata and ONNX sessions, loaded once per execution environment."""
+"""The models an environment serves: metadata and backends, loaded once at init.
+
+Models come from folders of ``<name>/<version>/`` (the package's ``models/``). Any model
+that cannot be served fails init, naming it: an endpoint never serves some of its models
+silently.
+"""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
-import onnxruntime as ort
 
+from .backends import Backend, Prediction
+from .backends import onnx as onnx_backend
 from .errors import NotFound, clip
-
-METADATA_FILE = "metadata.json"
-MODEL_FILE = "model.onnx"
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    datatype: str
-    shape: tuple[int, ...]  # -1 marks the batch dimension
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
-
-
-@dataclass(frozen=True)
-class ModelMetadata:
-    name: str
-    version: str
-    platform: str
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
-    labels: tuple[str, ...]
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> ModelMetadata:
-        def specs(key: str) -> tuple[TensorSpec, ...]:
-            return tuple(
-                TensorSpec(spec["name"], spec["datatype"], tuple(spec["shape"]))
-                for spec in raw[key]
-            )
-
-        return cls(
-            name=raw["name"],
-            version=str(raw["version"]),
-            platform=raw["platform"],
-            inputs=specs("inputs"),
-            outputs=specs("outputs"),
-            labels=tuple(raw.get("labels", ())),
-        )
-
-
-class Predictor(Protocol):
-    """What a model needs to answer: ONNX Runtime's ``InferenceSession.run`` shape."""
-
-    def run(self, output_names: list[str] | None, input_feed: dict[str, Any]) -> list[Any]: ...
-
-
-@dataclass(frozen=True)
-class Prediction:
-    outputs: dict[str, np.ndarray]
-    latency_ms: float
+from .metadata import (
+    METADATA_FILE,
+    MODEL_FILE,
+    ModelMetadata,
+    OnnxBackendSpec,
+    read_metadata,
+)
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     metadata: ModelMetadata
-    predictor: Predictor
+    backend: Backend
 
-    def predict(self, feeds: dict[str, np.ndarray]) -> Prediction:
-        started = time.perf_counter()
-        values = self.predictor.run(None, feeds)
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        names = [spec.name for spec in self.metadata.outputs]
-        return Prediction(dict(zip(names, values, strict=True)), latency_ms)
+    def predict(self, feeds: Mapping[str, np.ndarray]) -> Prediction:
+        return self.backend.predict(feeds)
 
 
 def _version_key(version: str) -> tuple[int, int | str]:
@@ -122,42 +76,56 @@ class ModelRegistry:
             raise NotFound(f"model '{clip(name)}' not found") from None
 
 
-def session_options() -> ort.SessionOptions:
-    options = ort.SessionOptions()
-    # The bundled models take microseconds per row: a thread pool costs more than it
-    # saves, and ONNX Runtime would otherwise size it for every core it sees, while a
-    # Lambda environment gets a fraction of a vCPU at small memory sizes.
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Let the worker sleep between requests instead of spinning on a frozen sandbox.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return options
+@dataclass(frozen=True)
+class ModelsDirectory:
+    """A folder of ``<name>/<version>/metadata.json`` (and ``model.onnx``)."""
+
+    path: Path
+    # Where its models come from, for messages.
+    origin: str
 
 
-def _check_session(metadata: ModelMetadata, session: ort.InferenceSession) -> None:
-    declared = ([s.name for s in metadata.inputs], [s.name for s in metadata.outputs])
-    actual = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
-    if declared != actual:
-        raise ValueError(
-            f"{metadata.name}/{metadata.version}: metadata declares {declared}, model has {actual}"
+class ModelLoadError(ValueError):
+    """A model the function cannot serve: init fails, naming it."""
+
+
+class _Loader:
+    """Turns each model's metadata into its backend; what backends share (ONNX Runtime's
+    options) is made once."""
+
+    def __init__(self) -> None:
+        self._onnx_options = onnx_backend.session_options()
+
+    def load(self, metadata_file: Path, directory: ModelsDirectory) -> LoadedModel:
+        metadata = read_metadata(metadata_file)
+        spec = metadata.backend
+        if isinstance(spec, OnnxBackendSpec):
+            model_file = metadata_file.with_name(MODEL_FILE)
+            return LoadedModel(
+                metadata, onnx_backend.load(model_file, metadata, self._onnx_options)
+            )
+        raise ModelLoadError(
+            f"{metadata_file}: field 'backend.type' {spec.type!r} is not served by this version"
         )
 
 
-def load_model(model_dir: Path, options: ort.SessionOptions) -> LoadedModel:
-    metadata = ModelMetadata.from_dict(json.loads((model_dir / METADATA_FILE).read_text()))
-    session = ort.InferenceSession(
-        str(model_dir / MODEL_FILE), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    _check_session(metadata, session)
-    return LoadedModel(metadata, session)
-
-
-def load_registry(models_dir: Path) -> ModelRegistry:
-    """Load every ``<name>/<version>/`` folder under ``models_dir``."""
-    options = session_options()
-    model_dirs = sorted(path.parent for path in models_dir.glob(f"*/*/{METADATA_FILE}"))
-    if not model_dirs:
-        raise FileNotFoundError(f"no models under {models_dir}")
-    return ModelRegistry(load_model(model_dir, options) for model_dir in model_dirs)
+def load_registry(directories: Sequence[ModelsDirectory] | Path) -> ModelRegistry:
+    """Every ``<name>/<version>/`` of ``directories``; a name in two directories fails."""
+    if isinstance(directories, Path):
+        directories = [ModelsDirectory(directories, str(directories))]
+    loader = _Loader()
+    models: list[LoadedModel] = []
+    origins: dict[str, str] = {}
+    for directory in directories:
+        files = sorted(directory.path.glob(f"*/*/{METADATA_FILE}"))
+        if not files:
+            raise FileNotFoundError(f"no models under {directory.path} ({directory.origin})")
+        for metadata_file in files:
+            name = metadata_file.parent.parent.name
+            if origins.setdefault(name, directory.origin) != directory.origin:
+                raise ModelLoadError(
+                    f"model '{name}' is both in {origins[name]} and in {directory.origin}:"
+                    " rename one"
+                )
+            models.append(loader.load(metadata_file, directory))
+    return ModelRegistry(models)

@@ -25,7 +25,8 @@ from .protocol import mean_confidence
 from .xray import LambdaXRayProvider
 
 if TYPE_CHECKING:
-    from .model_registry import LoadedModel, Prediction
+    from .backends import Prediction
+    from .model_registry import LoadedModel
     from .protocol import InferRequest
 
 # Dimension value for requests naming a model we do not serve: one fixed value
