@@ -1,7 +1,7 @@
 """Cold start: fresh Python processes answering their first request, side by side.
 
 The built inference function (host build), traced as on Lambda, against its floor
-(numpy and ONNX Runtime imported, both bundled models' sessions created, as the function
+(numpy and ONNX Runtime imported, every bundled model's session created, as the function
 does: what its first request cannot do without), a hello-world Powertools handler
 (logger, metrics, tracer, no model) and a Python that imports nothing.
 """
