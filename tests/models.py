@@ -84,3 +84,44 @@ MIXED_TYPES_METADATA: dict[str, Any] = {
         tensor("total", "UINT8", [-1]),
     ],
 }
+
+
+def text_classifier_model() -> onnx.ModelProto:
+    """A sentiment classifier over raw text (TF-IDF and logistic regression, skl2onnx):
+    one ``BYTES`` input of one string per row, a label and two probabilities per row."""
+    from skl2onnx import to_onnx  # noqa: PLC0415 -- slow to import; only these tests use it
+    from skl2onnx.common.data_types import StringTensorType  # noqa: PLC0415
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+    from sklearn.pipeline import Pipeline  # noqa: PLC0415
+
+    texts = [
+        "great product works well",
+        "terrible broke at once",
+        "works great",
+        "awful and broken",
+        "really great",
+        "broken terrible awful",
+    ]
+    # lowercase=False: lowercasing exports as ONNX's StringNormalizer, which needs the
+    # en_US.UTF-8 locale installed wherever the model runs.
+    pipeline = Pipeline(
+        [
+            ("tfidf", TfidfVectorizer(lowercase=False)),
+            ("classify", LogisticRegression(random_state=0)),
+        ]
+    ).fit(texts, [1, 0, 1, 0, 1, 0])
+    model: onnx.ModelProto = to_onnx(
+        pipeline,
+        initial_types=[("text", StringTensorType([None, 1]))],
+        options={id(pipeline.named_steps["classify"]): {"zipmap": False}},
+        target_opset={"": OPSET, "ai.onnx.ml": 3},
+    )
+    return model
+
+
+TEXT_CLASSIFIER_METADATA: dict[str, Any] = {
+    "inputs": [tensor("text", "BYTES", [-1, 1])],
+    "outputs": [tensor("label", "INT64", [-1]), tensor("probabilities", "FP32", [-1, 2])],
+    "labels": ["negative", "positive"],
+}
