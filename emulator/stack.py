@@ -55,7 +55,12 @@ class Emulator:
         self.daemon = XRayDaemon(state_dir / "traces.jsonl")
         self.workers = {
             name: Worker(
-                spec, build_dir / name, self.sink, runtime_dir=runtime_dir, daemon=self.daemon
+                spec,
+                build_dir / name,
+                self.sink,
+                runtime_dir=runtime_dir,
+                daemon=self.daemon,
+                tmp_dir=state_dir / "tmp" / name,
             )
             for name, spec in self.app.functions.items()
         }

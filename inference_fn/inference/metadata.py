@@ -25,7 +25,7 @@ MODEL_FILE = "model.onnx"
 
 # A model's name and version are path segments of its routes and its metric dimension
 # value: URI-safe characters only, and short.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -63,7 +63,7 @@ class ModelMetadata:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     labels: tuple[str, ...] = ()
-    # Of model.onnx, hex.
+    # Of model.onnx, hex: required of models from ModelsS3Uri, checked whenever present.
     sha256: str | None = None
     backend: BackendSpec = OnnxBackendSpec()
 
@@ -158,14 +158,14 @@ def parse_metadata(raw: Any, source: str) -> ModelMetadata:
     version = reader.raw.get("version")
     if type(version) is int:
         version = str(version)
-    if not isinstance(version, str) or not _NAME.fullmatch(version):
-        reader.fail("version", f"must be a string or integer matching {_NAME.pattern}")
+    if not isinstance(version, str) or not NAME_PATTERN.fullmatch(version):
+        reader.fail("version", f"must be a string or integer matching {NAME_PATTERN.pattern}")
     labels = reader.raw.get("labels", [])
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         reader.fail("labels", "must be a list of strings")
     backend = _backend(reader)
     return ModelMetadata(
-        name=reader.text("name", _NAME),
+        name=reader.text("name", NAME_PATTERN),
         version=version,
         platform=reader.optional_text("platform") or DEFAULT_PLATFORM[backend.type],
         inputs=_tensors(reader, "inputs"),

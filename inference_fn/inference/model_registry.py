@@ -1,12 +1,13 @@
 """The models an environment serves: metadata and backends, loaded once at init.
 
-Models come from folders of ``<name>/<version>/`` (the package's ``models/``). Any model
-that cannot be served fails init, naming it: an endpoint never serves some of its models
-silently.
+Models come from the package (``models/<name>/<version>/``) and, when ``ModelsS3Uri`` is
+set, from the same layout fetched at init (``model_store``). Any model that cannot be
+served fails init, naming it: an endpoint never serves some of its models silently.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from .metadata import (
     OnnxBackendSpec,
     read_metadata,
 )
+from .model_store import fetch, verify_checksum
+from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,10 @@ class ModelsDirectory:
     """A folder of ``<name>/<version>/metadata.json`` (and ``model.onnx``)."""
 
     path: Path
-    # Where its models come from, for messages.
+    # Where its models come from, for messages: "the package" or the ModelsS3Uri.
     origin: str
+    # Models from outside the package must say which model.onnx they go with (sha256).
+    checksums_required: bool = False
 
 
 class ModelLoadError(ValueError):
@@ -101,6 +106,14 @@ class _Loader:
         spec = metadata.backend
         if isinstance(spec, OnnxBackendSpec):
             model_file = metadata_file.with_name(MODEL_FILE)
+            if directory.checksums_required and metadata.sha256 is None:
+                raise ModelLoadError(
+                    f"{metadata_file}: field 'sha256' is missing: models from"
+                    f" {directory.origin} must name the model.onnx they go with"
+                    " (tools/describe_model.py writes it)"
+                )
+            if metadata.sha256 is not None:
+                verify_checksum(model_file, metadata.sha256)
             return LoadedModel(
                 metadata, onnx_backend.load(model_file, metadata, self._onnx_options)
             )
@@ -129,3 +142,15 @@ def load_registry(directories: Sequence[ModelsDirectory] | Path) -> ModelRegistr
                 )
             models.append(loader.load(metadata_file, directory))
     return ModelRegistry(models)
+
+
+def load_models(settings: Settings) -> ModelRegistry:
+    """The package's models and, with ``ModelsS3Uri``, those it names (fetched into the
+    environment's temporary folder: Lambda's ``/tmp``)."""
+    directories = [ModelsDirectory(settings.models_dir, "the package")]
+    if settings.models_s3_uri:
+        fetched = fetch(settings.models_s3_uri, Path(tempfile.gettempdir()))
+        directories.append(
+            ModelsDirectory(fetched, settings.models_s3_uri, checksums_required=True)
+        )
+    return load_registry(directories)
