@@ -75,6 +75,9 @@ def transform_offline(
     return result
 
 
+NO_VALUE = "AWS::NoValue"
+
+
 class Resolver:
     """Evaluates the intrinsic functions the template uses, for given parameter values."""
 
@@ -99,12 +102,15 @@ class Resolver:
         return bool(self.value(self.template["Conditions"][name]))
 
     def value(self, node: Any) -> Any:  # noqa: PLR0911, PLR0912 -- a branch per intrinsic
+        # A list item or property that resolves to AWS::NoValue is left out, as CloudFormation
+        # leaves it out.
         if isinstance(node, list):
-            return [self.value(item) for item in node]
+            return [item for item in map(self.value, node) if item != NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) != 1:
-            return {key: self.value(item) for key, item in node.items()}
+            resolved = {key: self.value(item) for key, item in node.items()}
+            return {key: item for key, item in resolved.items() if item != NO_VALUE}
         ((key, arg),) = node.items()
         if key == "Ref":
             if arg in self.parameters:

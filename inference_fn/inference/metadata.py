@@ -6,7 +6,9 @@ starts serving some of its models while a typo hides the others.
 
 Backends are a tagged union on ``backend.type``; each has a spec here (what the file
 says) and a runtime in ``backends/`` (what answers). ``backend`` absent means
-``{"type": "onnx"}``: ``model.onnx`` beside the file.
+``{"type": "onnx"}``: ``model.onnx`` beside the file. ``{"type": "sagemaker", ...}`` is a
+SageMaker endpoint; a new backend adds its spec, a parser in ``BACKEND_PARSERS`` and a
+loader in ``model_registry``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ MODEL_FILE = "model.onnx"
 # value: URI-safe characters only, and short.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# SageMaker's endpoint name rule (CreateEndpoint).
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+# Within the function's 10 s timeout (template.yaml), with room for the connection and
+# the answer; a test keeps the two in step.
+SAGEMAKER_DEFAULT_TIMEOUT_MS = 5000
+SAGEMAKER_MAX_TIMEOUT_MS = 8000
 
 
 class MetadataError(ValueError):
@@ -50,9 +58,21 @@ class OnnxBackendSpec:
     type: str = field(default="onnx", init=False)
 
 
-BackendSpec = OnnxBackendSpec
+@dataclass(frozen=True)
+class SageMakerBackendSpec:
+    """An existing SageMaker endpoint that speaks the Open Inference Protocol (v2) in JSON,
+    as SageMaker's Triton and KServe containers do."""
+
+    endpoint_name: str
+    # A multi-model endpoint's model (InvokeEndpoint's TargetModel).
+    target_model: str | None = None
+    timeout_ms: int = SAGEMAKER_DEFAULT_TIMEOUT_MS
+    type: str = field(default="sagemaker", init=False)
+
+
+BackendSpec = OnnxBackendSpec | SageMakerBackendSpec
 # What the model metadata route says a model runs on, unless its file says otherwise.
-DEFAULT_PLATFORM = {"onnx": "onnxruntime_onnx"}
+DEFAULT_PLATFORM = {"onnx": "onnxruntime_onnx", "sagemaker": "sagemaker"}
 
 
 @dataclass(frozen=True)
@@ -135,9 +155,26 @@ def _onnx_backend(reader: _Reader) -> OnnxBackendSpec:
     return OnnxBackendSpec()
 
 
+def _sagemaker_backend(reader: _Reader) -> SageMakerBackendSpec:
+    reader.only({"type", "endpoint_name", "target_model", "timeout_ms"})
+    timeout = reader.raw.get("timeout_ms", SAGEMAKER_DEFAULT_TIMEOUT_MS)
+    if type(timeout) is not int or not 1 <= timeout <= SAGEMAKER_MAX_TIMEOUT_MS:
+        reader.fail(
+            "timeout_ms",
+            f"must be an integer from 1 to {SAGEMAKER_MAX_TIMEOUT_MS} (the function's timeout"
+            " is 10 s)",
+        )
+    return SageMakerBackendSpec(
+        endpoint_name=reader.text("endpoint_name", _ENDPOINT_NAME),
+        target_model=reader.optional_text("target_model"),
+        timeout_ms=timeout,
+    )
+
+
 # One parser per backend type; a new backend adds its spec above and a line here.
 BACKEND_PARSERS: dict[str, Callable[[_Reader], BackendSpec]] = {
     "onnx": _onnx_backend,
+    "sagemaker": _sagemaker_backend,
 }
 
 

@@ -16,12 +16,14 @@ import numpy as np
 
 from .backends import Backend, Prediction
 from .backends import onnx as onnx_backend
+from .backends.sagemaker import SageMakerBackend, SageMakerClients
 from .errors import NotFound, clip
 from .metadata import (
     METADATA_FILE,
     MODEL_FILE,
     ModelMetadata,
     OnnxBackendSpec,
+    SageMakerBackendSpec,
     read_metadata,
 )
 from .model_store import fetch, verify_checksum
@@ -96,10 +98,11 @@ class ModelLoadError(ValueError):
 
 class _Loader:
     """Turns each model's metadata into its backend; what backends share (ONNX Runtime's
-    options) is made once."""
+    options, SageMaker's clients) is made once, SageMaker's only when a model needs it."""
 
-    def __init__(self) -> None:
+    def __init__(self, sagemaker: SageMakerClients | None) -> None:
         self._onnx_options = onnx_backend.session_options()
+        self._sagemaker = sagemaker
 
     def load(self, metadata_file: Path, directory: ModelsDirectory) -> LoadedModel:
         metadata = read_metadata(metadata_file)
@@ -117,16 +120,21 @@ class _Loader:
             return LoadedModel(
                 metadata, onnx_backend.load(model_file, metadata, self._onnx_options)
             )
-        raise ModelLoadError(
-            f"{metadata_file}: field 'backend.type' {spec.type!r} is not served by this version"
-        )
+        if isinstance(spec, SageMakerBackendSpec):
+            if self._sagemaker is None:
+                self._sagemaker = SageMakerClients()
+            return LoadedModel(metadata, SageMakerBackend(spec, metadata, self._sagemaker))
+        raise ModelLoadError(f"{metadata_file}: backend {spec.type!r} has no loader")
 
 
-def load_registry(directories: Sequence[ModelsDirectory] | Path) -> ModelRegistry:
-    """Every ``<name>/<version>/`` of ``directories``; a name in two directories fails."""
+def load_registry(
+    directories: Sequence[ModelsDirectory] | Path, *, sagemaker: SageMakerClients | None = None
+) -> ModelRegistry:
+    """Every ``<name>/<version>/`` of ``directories``; a name in two directories fails.
+    ``sagemaker`` makes the SageMaker clients (tests hand in stubbed ones)."""
     if isinstance(directories, Path):
         directories = [ModelsDirectory(directories, str(directories))]
-    loader = _Loader()
+    loader = _Loader(sagemaker)
     models: list[LoadedModel] = []
     origins: dict[str, str] = {}
     for directory in directories:

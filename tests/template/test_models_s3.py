@@ -19,7 +19,6 @@ def role_policies(parameters: dict[str, str]) -> dict[str, list[dict[str, Any]]]
     return {
         policy["PolicyName"]: policy["PolicyDocument"]["Statement"]
         for policy in resolve.value(role["Policies"])
-        if policy != "AWS::NoValue"
     }
 
 

@@ -12,6 +12,7 @@ from inference.metadata import (
     MetadataError,
     ModelMetadata,
     OnnxBackendSpec,
+    SageMakerBackendSpec,
     TensorSpec,
     parse_metadata,
     read_metadata,
@@ -62,6 +63,28 @@ def test_optional_fields_are_read() -> None:
         ("a", "b"),
     )
     assert metadata.sha256 == "ab" * 32
+
+
+def test_a_sagemaker_backend_names_its_endpoint() -> None:
+    backend = {
+        "type": "sagemaker",
+        "endpoint_name": "Churn-Endpoint-2",
+        "target_model": "churn.tar.gz",
+        "timeout_ms": 1500,
+    }
+
+    metadata = parse_metadata(document(backend=backend), SOURCE)
+
+    assert metadata.backend == SageMakerBackendSpec("Churn-Endpoint-2", "churn.tar.gz", 1500)
+    assert metadata.platform == "sagemaker"
+
+
+def test_a_sagemaker_backend_waits_five_seconds_unless_told() -> None:
+    backend = {"type": "sagemaker", "endpoint_name": "churn"}
+
+    metadata = parse_metadata(document(backend=backend), SOURCE)
+
+    assert metadata.backend == SageMakerBackendSpec("churn", None, 5000)
 
 
 @pytest.mark.parametrize(
