@@ -2,7 +2,8 @@
 
 HTTP -> gateway (routes, key, throttling, validation) -> function worker -> access-log
 line -> subscription batch -> log-processor worker -> metrics, and X-Ray's segments, all
-under a state directory.
+under a state directory; a SageMaker Runtime stand-in answers models whose backend is an
+endpoint.
 """
 
 from __future__ import annotations
@@ -16,10 +17,19 @@ from dev_support.paths import LAMBDA_RUNTIME_DIR, TEMPLATE_PATH
 
 from .gateway import Gateway, serve
 from .logs import LogShipper
+from .sagemaker import SageMakerRuntime
 from .sink import Sink
 from .template import load_app
 from .worker import Worker
 from .xray import XRayDaemon
+
+# What Lambda's environment would hold for the SDK: any credentials do, since the stand-ins
+# accept signatures without checking them; never the machine's own.
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
 
 # Template parameters that lift the stage's and the usage plan's throttling, for runs
 # that measure or test something other than a 429.
@@ -40,6 +50,7 @@ class Emulator:
         template: Path = TEMPLATE_PATH,
         parameters: dict[str, str] | None = None,
         runtime_dir: Path = LAMBDA_RUNTIME_DIR,
+        sagemaker: SageMakerRuntime | None = None,
     ) -> None:
         # Workers run inside their artifact's folder: every path must be absolute.
         state_dir, build_dir = state_dir.resolve(), build_dir.resolve()
@@ -53,6 +64,9 @@ class Emulator:
         self.app = load_app(template, parameters)
         self.sink = Sink(state_dir)
         self.daemon = XRayDaemon(state_dir / "traces.jsonl")
+        # The functions' botocore finds it as SageMaker Runtime's endpoint.
+        self.sagemaker = (sagemaker or SageMakerRuntime.default()).start()
+        services = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.sagemaker.url, **LOCAL_CREDENTIALS}
         self.workers = {
             name: Worker(
                 spec,
@@ -61,6 +75,7 @@ class Emulator:
                 runtime_dir=runtime_dir,
                 daemon=self.daemon,
                 tmp_dir=state_dir / "tmp" / name,
+                environment=services,
             )
             for name, spec in self.app.functions.items()
         }
@@ -114,5 +129,6 @@ class Emulator:
         self.shipper.close()
         for worker in self.workers.values():
             worker.close()
+        self.sagemaker.stop()
         self.daemon.close()
         self.sink.close()

@@ -57,6 +57,7 @@ class Worker:
         runtime_dir: Path | None = None,
         daemon: xray.XRayDaemon | None = None,
         tmp_dir: Path | None = None,
+        environment: dict[str, str] | None = None,
     ):
         self.spec = spec
         self.artifact = artifact
@@ -69,6 +70,8 @@ class Worker:
         self.daemon = daemon
         # The environment's own /tmp (TMPDIR), emptied for each new environment as on Lambda.
         self.tmp_dir = tmp_dir
+        # What the emulator adds to Lambda's environment: where its service stand-ins are.
+        self.environment = dict(environment or {})
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._results_fd = -1
@@ -97,6 +100,7 @@ class Worker:
             "AWS_DEFAULT_REGION": "local",
             **({"AWS_XRAY_DAEMON_ADDRESS": self.daemon.address} if self.daemon else {}),
             **({"TMPDIR": str(self.tmp_dir)} if self.tmp_dir is not None else {}),
+            **self.environment,
             # What Lambda sets from the function's LoggingConfig.
             **(
                 {
