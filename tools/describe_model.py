@@ -7,6 +7,9 @@ s3://bucket/prefix/`` and a deploy with that URI (or ``make run MODELS_URI=file:
 
     .venv/bin/python tools/describe_model.py model.onnx --name churn --version 1 --out my-models
 
+With ``--sagemaker-endpoint NAME``, the model runs in that endpoint (a Triton or KServe
+container serving this ONNX file): only ``metadata.json`` is written, naming the endpoint.
+
 ONNX Runtime reads the model here as the function will: a model it cannot load, or a
 signature the function cannot serve (no batch dimension, a type the protocol lacks),
 fails now rather than at the function's init.
@@ -57,20 +60,29 @@ def tensors(args: list[Any], kind: str) -> list[dict[str, Any]]:
 
 
 def describe(
-    model: Path, name: str, version: str, *, platform: str, labels: list[str]
+    model: Path,
+    name: str,
+    version: str,
+    *,
+    platform: str,
+    labels: list[str],
+    backend: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The metadata of ``model``: run in the function (``backend`` None) or elsewhere."""
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    with model.open("rb") as stream:
-        sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
     document: dict[str, Any] = {
         "name": name,
         "version": version,
         "platform": platform,
         "inputs": tensors(session.get_inputs(), "input"),
         "outputs": tensors(session.get_outputs(), "output"),
-        "sha256": sha256,
-        "backend": {"type": "onnx"},
     }
+    if backend is None:
+        with model.open("rb") as stream:
+            document["sha256"] = hashlib.file_digest(stream, "sha256").hexdigest()
+        document["backend"] = {"type": "onnx"}
+    else:
+        document["backend"] = backend
     if labels:
         document["labels"] = labels
     parse_metadata(document, f"{name}/{version}/{METADATA_FILE}")
@@ -80,7 +92,8 @@ def describe(
 def write(model: Path, document: dict[str, Any], out: Path) -> Path:
     folder = out / str(document["name"]) / str(document["version"])
     folder.mkdir(parents=True, exist_ok=True)
-    if (folder / MODEL_FILE).resolve() != model.resolve():
+    runs_here = document["backend"]["type"] == "onnx"
+    if runs_here and (folder / MODEL_FILE).resolve() != model.resolve():
         shutil.copyfile(model, folder / MODEL_FILE)
     (folder / METADATA_FILE).write_text(json.dumps(document, indent=2) + "\n")
     return folder
@@ -94,11 +107,28 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="the models folder to write into")
     parser.add_argument("--platform", default="onnxruntime_onnx", help="what the metadata says")
     parser.add_argument("--labels", default="", help="class names, comma-separated, in order")
+    parser.add_argument(
+        "--sagemaker-endpoint", help="the SageMaker endpoint that serves it (OIP v2 over JSON)"
+    )
+    parser.add_argument("--target-model", help="with --sagemaker-endpoint: TargetModel")
+    parser.add_argument("--timeout-ms", type=int, help="with --sagemaker-endpoint: its timeout")
     args = parser.parse_args()
     labels = [label for label in args.labels.split(",") if label]
+    backend = None
+    if args.sagemaker_endpoint:
+        backend = {"type": "sagemaker", "endpoint_name": args.sagemaker_endpoint}
+        if args.target_model:
+            backend["target_model"] = args.target_model
+        if args.timeout_ms is not None:
+            backend["timeout_ms"] = args.timeout_ms
     try:
         document = describe(
-            args.model, args.name, args.version, platform=args.platform, labels=labels
+            args.model,
+            args.name,
+            args.version,
+            platform=args.platform,
+            labels=labels,
+            backend=backend,
         )
     except (DescribeError, ValueError) as error:
         print(f"{args.model}: {error}", file=sys.stderr)
@@ -111,7 +141,10 @@ def main() -> int:
                 " request; export a dynamic first axis to take batches",
                 file=sys.stderr,
             )
-    print(f"{folder}: {MODEL_FILE} and {METADATA_FILE} (sha256 {document['sha256']})")
+    if backend is None:
+        print(f"{folder}: {MODEL_FILE} and {METADATA_FILE} (sha256 {document['sha256']})")
+    else:
+        print(f"{folder}: {METADATA_FILE} (backend: SageMaker endpoint {args.sagemaker_endpoint})")
     return 0
 
 

@@ -87,3 +87,33 @@ def test_a_fixed_batch_is_pointed_out(tmp_path: Path) -> None:
     assert (dynamic.returncode, fixed.returncode) == (0, 0)
     assert "note:" not in dynamic.stderr
     assert "note: input 'x' takes exactly 1 row(s) per request" in fixed.stderr
+
+
+def test_a_model_served_by_a_sagemaker_endpoint_gets_its_metadata_alone(tmp_path: Path) -> None:
+    model = MODELS_DIR / "iris" / "1" / "model.onnx"
+    arguments = ["--name", "iris-remote", "--sagemaker-endpoint", "local-iris"]
+
+    printed = run_ok(
+        [
+            sys.executable,
+            TOOL,
+            str(model),
+            *arguments,
+            "--timeout-ms",
+            "2000",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+
+    folder = tmp_path / "iris-remote" / "1"
+    assert printed == f"{folder}: metadata.json (backend: SageMaker endpoint local-iris)\n"
+    assert sorted(path.name for path in folder.iterdir()) == ["metadata.json"]
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["backend"] == {
+        "type": "sagemaker",
+        "endpoint_name": "local-iris",
+        "timeout_ms": 2000,
+    }
+    assert "sha256" not in metadata
+    assert [tensor["name"] for tensor in metadata["outputs"]] == ["label", "probabilities"]
