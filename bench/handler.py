@@ -69,9 +69,13 @@ def run(rounds: int = 300) -> dict[str, float]:
 
 def _run(rounds: int) -> dict[str, float]:
     from inference import handler  # noqa: PLC0415 -- after the environment is set
+    from inference.backends.onnx import OnnxBackend  # noqa: PLC0415
     from inference.telemetry import logger, tracer  # noqa: PLC0415
 
-    session = handler.REGISTRY.get("digits").predictor
+    backend = handler.REGISTRY.get("digits").backend
+    if not isinstance(backend, OnnxBackend):
+        raise TypeError("the benchmark runs the bundled digits model in ONNX Runtime")
+    session = backend.session
     sink = io.StringIO()
     logger.registered_handler.stream = sink  # type: ignore[attr-defined]
     context = FakeLambdaContext()

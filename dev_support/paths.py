@@ -13,6 +13,9 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 OPENAPI_PATH = ROOT / "api" / "openapi.yaml"
 EVENTS_DIR = ROOT / "events"
 MODELS_DIR = ROOT / "inference_fn" / "inference" / "models"
+# What `make run` serves as ModelsS3Uri unless told otherwise: iris-sagemaker, whose backend
+# is the emulator's SageMaker endpoint.
+LOCAL_MODELS_DIR = ROOT / "emulator" / "models"
 # Where `make run` keeps its state: logs, metrics, failed batches, the local API key.
 STATE_DIR = ROOT / ".local"
 

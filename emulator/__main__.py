@@ -13,10 +13,31 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from urllib.parse import unquote, urlsplit
 
-from dev_support.paths import HOST_BUILD_DIR, LAMBDA_RUNTIME_DIR, STATE_DIR
+from dev_support.paths import (
+    HOST_BUILD_DIR,
+    LAMBDA_RUNTIME_DIR,
+    LOCAL_MODELS_DIR,
+    MODELS_DIR,
+    STATE_DIR,
+)
 
+from .sagemaker import Fault, SageMakerRuntime
 from .stack import MAX_CONCURRENCY, Emulator
+
+
+def local_parameters(parameters: dict[str, str]) -> dict[str, str]:
+    """The template parameters of a local run: unless given, ModelsS3Uri is the folder of
+    models behind the local SageMaker endpoint, and KnownModels names every model served
+    from a folder, so that the access-log metrics name them too."""
+    chosen = {"ModelsS3Uri": LOCAL_MODELS_DIR.as_uri(), **parameters}
+    uri = urlsplit(chosen["ModelsS3Uri"])
+    if "KnownModels" not in chosen and uri.scheme == "file":
+        folders = [MODELS_DIR, Path(unquote(uri.path))]
+        names = {model.name for folder in folders if folder.is_dir() for model in folder.iterdir()}
+        chosen["KnownModels"] = ",".join(sorted(name for name in names if not name.startswith(".")))
+    return chosen
 
 
 def banner(emulator: Emulator, state_dir: Path) -> str:
@@ -39,6 +60,8 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
             f"  access log:          {state_dir / 'logs' / 'access.log'}",
             f"  function logs:       {state_dir / 'logs'}/<function>.log",
             f"  metrics (EMF):       {emulator.sink.metrics_path}   (make report)",
+            f"  SageMaker Runtime:   {emulator.sagemaker.url}   (endpoints:"
+            f" {', '.join(sorted(emulator.sagemaker.endpoints))})",
             f"  failed log batches:  {state_dir / 'dlq'}",
             "",
             f"  curl {key_header}-H 'Content-Type: application/json' \\",
@@ -74,8 +97,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="template parameter override (repeatable), e.g. AuthMode=NONE",
     )
+    parser.add_argument(
+        "--sagemaker-fault",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=FAULT",
+        help=f"make a local SageMaker endpoint fail: {', '.join(Fault)} (repeatable)",
+    )
     args = parser.parse_args(argv)
-    parameters = dict(item.split("=", 1) for item in args.parameter)
+    parameters = local_parameters(dict(item.split("=", 1) for item in args.parameter))
+    sagemaker = SageMakerRuntime.default()
+    for item in args.sagemaker_fault:
+        endpoint, _, fault = item.partition("=")
+        sagemaker.inject(endpoint, Fault(fault))
     args.state_dir.mkdir(parents=True, exist_ok=True)
     emulator = Emulator(
         args.state_dir,
@@ -85,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         parameters=parameters,
         runtime_dir=args.runtime_dir,
         max_concurrency=args.max_concurrency,
+        sagemaker=sagemaker,
     )
     stopping = threading.Event()
 

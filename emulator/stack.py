@@ -2,11 +2,13 @@
 
 HTTP -> gateway (routes, key, throttling, validation) -> function worker -> access-log
 line -> subscription batch -> log-processor worker -> metrics, and X-Ray's segments, all
-under a state directory.
+under a state directory; a SageMaker Runtime stand-in answers models whose backend is an
+endpoint.
 """
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import sys
 import threading
@@ -20,11 +22,20 @@ from .gateway import Gateway, serve
 from .local_pages import DASHBOARD, LocalPages
 from .logs import LogShipper
 from .openapi import plain_document
+from .sagemaker import SageMakerRuntime
 from .service_metrics import SQS, SQS_PERIOD_S, queue_depth
 from .sink import Sink
 from .template import FunctionSpec, load_app
 from .worker import Worker
 from .xray import XRayDaemon
+
+# What Lambda's environment would hold for the SDK: any credentials do, since the stand-ins
+# accept signatures without checking them; never the machine's own.
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
 
 # Template parameters that lift the stage's and the usage plan's throttling, for runs
 # that measure or test something other than a 429.
@@ -49,6 +60,7 @@ class Emulator:
         parameters: dict[str, str] | None = None,
         runtime_dir: Path = LAMBDA_RUNTIME_DIR,
         max_concurrency: int = MAX_CONCURRENCY,
+        sagemaker: SageMakerRuntime | None = None,
     ) -> None:
         # Workers run inside their artifact's folder: every path must be absolute.
         state_dir, build_dir = state_dir.resolve(), build_dir.resolve()
@@ -62,9 +74,22 @@ class Emulator:
         self.app = load_app(template, parameters)
         self.sink = Sink(state_dir)
         self.daemon = XRayDaemon(state_dir / "traces.jsonl")
+        # The functions' botocore finds it as SageMaker Runtime's endpoint.
+        self.sagemaker = (sagemaker or SageMakerRuntime.default()).start()
+        services = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.sagemaker.url, **LOCAL_CREDENTIALS}
+        environments = itertools.count(1)
 
         def environment(spec: FunctionSpec, artifact: Path) -> Worker:
-            return Worker(spec, artifact, self.sink, runtime_dir=runtime_dir, daemon=self.daemon)
+            return Worker(
+                spec,
+                artifact,
+                self.sink,
+                runtime_dir=runtime_dir,
+                daemon=self.daemon,
+                # Each environment has a /tmp of its own, as on Lambda.
+                tmp_dir=state_dir / "tmp" / spec.logical_id / str(next(environments)),
+                environment=services,
+            )
 
         self.functions = {
             name: Function(spec, build_dir / name, environment, self.sink.publish, max_concurrency)
@@ -166,5 +191,6 @@ class Emulator:
             self._publish_queue_depth()  # with the last batches' outcome
         for function in self.functions.values():
             function.close()
+        self.sagemaker.stop()
         self.daemon.close()
         self.sink.close()

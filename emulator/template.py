@@ -82,6 +82,9 @@ def transform_offline(
     return result
 
 
+NO_VALUE = "AWS::NoValue"
+
+
 class Resolver:
     """Evaluates the intrinsic functions the template uses, for given parameter values."""
 
@@ -106,12 +109,15 @@ class Resolver:
         return bool(self.value(self.template["Conditions"][name]))
 
     def value(self, node: Any) -> Any:  # noqa: PLR0911, PLR0912 -- a branch per intrinsic
+        # A list item or property that resolves to AWS::NoValue is left out, as CloudFormation
+        # leaves it out.
         if isinstance(node, list):
-            return [self.value(item) for item in node]
+            return [item for item in map(self.value, node) if item != NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) != 1:
-            return {key: self.value(item) for key, item in node.items()}
+            resolved = {key: self.value(item) for key, item in node.items()}
+            return {key: item for key, item in resolved.items() if item != NO_VALUE}
         ((key, arg),) = node.items()
         if key == "Ref":
             if arg in self.parameters:
@@ -127,10 +133,21 @@ class Resolver:
             resolved = self.value(items)
             return separator.join(resolved if isinstance(resolved, list) else [resolved])
         if key == "Fn::Sub":
-            text = arg if isinstance(arg, str) else arg[0]
-            return re.sub(
-                r"\$\{([^}]+)\}", lambda m: str(self.value({"Ref": m.group(1).split(".")[0]})), text
-            )
+            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.value(arg[1]))
+
+            def substitute(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name in variables:
+                    return str(variables[name])
+                return str(self.value({"Ref": name.split(".")[0]}))
+
+            return re.sub(r"\$\{([^}]+)\}", substitute, text)
+        if key == "Fn::Select":
+            index, items = self.value(arg)
+            return items[int(index)]
+        if key == "Fn::Split":
+            separator, text = self.value(arg)
+            return str(text).split(separator)
         if key == "Fn::If":
             name, when_true, when_false = arg
             return self.value(when_true if self.condition(name) else when_false)
@@ -139,6 +156,10 @@ class Resolver:
             return str(left) == str(right)
         if key == "Fn::Not":
             return not self.value(arg[0])
+        if key == "Fn::And":
+            return all(self.value(item) for item in arg)
+        if key == "Fn::Or":
+            return any(self.value(item) for item in arg)
         if key == "Condition":
             return self.condition(arg)
         return {key: self.value(arg)}

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import select
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,6 +29,10 @@ INIT_TIMEOUT_S = 10.0
 def lambda_python_path(artifact: Path, runtime_dir: Path | None) -> str:
     """PYTHONPATH in Lambda's order: the function's code first, then the runtime's packages."""
     return os.pathsep.join(str(path) for path in (artifact, runtime_dir) if path is not None)
+
+
+class InitFailed(RuntimeError):
+    """The function's init raised or died: its stack trace is in the function's log."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class Worker:
         python: str | None = None,
         runtime_dir: Path | None = None,
         daemon: xray.XRayDaemon | None = None,
+        tmp_dir: Path | None = None,
+        environment: dict[str, str] | None = None,
     ):
         self.spec = spec
         self.artifact = artifact
@@ -62,6 +69,10 @@ class Worker:
         self.runtime_dir = runtime_dir
         # Where the function's X-Ray subsegments go, and its segment (Lambda's part).
         self.daemon = daemon
+        # The environment's own /tmp (TMPDIR), emptied for each new environment as on Lambda.
+        self.tmp_dir = tmp_dir
+        # What the emulator adds to Lambda's environment: where its service stand-ins are.
+        self.environment = dict(environment or {})
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._results_fd = -1
@@ -76,6 +87,9 @@ class Worker:
 
     def _start(self) -> float:
         read_fd, write_fd = os.pipe()
+        if self.tmp_dir is not None:
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            self.tmp_dir.mkdir(parents=True)
         env = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": lambda_python_path(self.artifact, self.runtime_dir),
@@ -86,6 +100,8 @@ class Worker:
             "AWS_REGION": "local",
             "AWS_DEFAULT_REGION": "local",
             **({"AWS_XRAY_DAEMON_ADDRESS": self.daemon.address} if self.daemon else {}),
+            **({"TMPDIR": str(self.tmp_dir)} if self.tmp_dir is not None else {}),
+            **self.environment,
             # What Lambda sets from the function's LoggingConfig.
             **(
                 {
@@ -122,7 +138,7 @@ class Worker:
         ready = self._read_result(time.monotonic() + INIT_TIMEOUT_S)
         if ready is None or not ready.get("ready"):
             self._stop()
-            raise RuntimeError(f"{self.spec.logical_id} failed to initialise")
+            raise InitFailed(f"{self.spec.logical_id} failed to initialise")
         cold_ms = (time.perf_counter() - started) * 1000
         self.cold_starts.append(cold_ms)
         return cold_ms
@@ -160,6 +176,17 @@ class Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         result: dict[str, Any] = json.loads(line)
         return result
+
+    def _init_report(self, status: str, duration_ms: float) -> None:
+        self._platform(
+            "platform.initReport",
+            {
+                "initializationType": "on-demand",
+                "phase": "init",
+                "status": status,
+                "metrics": {"durationMs": round(duration_ms, 3)},
+            },
+        )
 
     def _platform(self, event: str, record: dict[str, Any]) -> None:
         if lambda_logs.emitted(event, self.spec.system_log_level):
@@ -271,16 +298,15 @@ class Worker:
                         "functionName": self.spec.logical_id,
                     },
                 )
-                cold_ms = self._start()
-                self._platform(
-                    "platform.initReport",
-                    {
-                        "initializationType": "on-demand",
-                        "phase": "init",
-                        "status": "success",
-                        "metrics": {"durationMs": round(cold_ms, 3)},
-                    },
-                )
+                try:
+                    cold_ms = self._start()
+                except InitFailed:
+                    # As on Lambda: the invocation fails (API Gateway answers 502), and the
+                    # next one tries init again in a new environment.
+                    init_ms = (time.perf_counter() - started) * 1000
+                    self._init_report("error", init_ms)
+                    return Invocation("crash", None, init_ms, request_id, None)
+                self._init_report("success", cold_ms)
             process = self._process
             if process is None or process.stdin is None:
                 raise RuntimeError(f"{self.spec.logical_id} has no running process")

@@ -1,9 +1,11 @@
-"""Train the bundled classifiers and export them to ONNX with their metadata.
+"""Train the bundled models (two classifiers, one regression) and export them to ONNX with
+their metadata.
 
 Development only: nothing here is packaged into the Lambda. The datasets ship
 inside scikit-learn and the seeds are fixed, so a retrain gives the committed
 models' graph and metadata, their labels on every row of each dataset, and
-probabilities within 1e-3 of theirs (tests/functional/test_training.py)::
+probabilities within 1e-3 of theirs, predictions within 1e-3 for the regression
+(tests/functional/test_training.py)::
 
     .venv/bin/python tools/train_models.py
 
@@ -24,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 from skl2onnx import to_onnx
 from skl2onnx.common.data_types import FloatTensorType
-from sklearn.datasets import load_digits, load_iris
-from sklearn.linear_model import LogisticRegression
+from sklearn.datasets import load_diabetes, load_digits, load_iris
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -52,6 +56,26 @@ class Dataset:
 DATASETS = (
     Dataset("digits", load_digits, "8x8 handwritten digits, 64 raw pixel values in 0..16", c=1.0),
     Dataset("iris", load_iris, "iris flowers: sepal and petal length and width in cm", c=10.0),
+)
+
+
+@dataclass(frozen=True)
+class RegressionDataset:
+    name: str
+    loader: Callable[..., Any]
+    description: str
+    # Regularisation strength of the ridge regression.
+    alpha: float
+
+
+REGRESSIONS = (
+    RegressionDataset(
+        "diabetes",
+        load_diabetes,
+        "disease progression one year after baseline, from age, sex, BMI, blood pressure and"
+        " six blood serum measurements (scaled as load_diabetes gives them)",
+        alpha=1.0,
+    ),
 )
 
 
@@ -107,6 +131,59 @@ def export(dataset: Dataset, out_root: Path) -> dict[str, Any]:
     return metadata
 
 
+def _as_vector(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """The regressor's [N, 1] output as an [N] one named ``name``: one value per row."""
+    graph = model.graph
+    (column,) = graph.output
+    axes = numpy_helper.from_array(np.array([1], dtype=np.int64), name=f"{name}_axes")
+    graph.initializer.append(axes)
+    graph.node.append(helper.make_node("Squeeze", [column.name, axes.name], [name], name="Rows"))
+    graph.output.remove(column)
+    graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None]))
+    onnx.checker.check_model(model)
+    return model
+
+
+def export_regression(dataset: RegressionDataset, out_root: Path) -> dict[str, Any]:
+    bunch = dataset.loader()
+    features = bunch.data.astype(np.float32)
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, bunch.target, test_size=0.2, random_state=SEED
+    )
+    pipeline = Pipeline(
+        [("scale", StandardScaler()), ("regress", Ridge(alpha=dataset.alpha, random_state=SEED))]
+    )
+    pipeline.fit(x_train, y_train)
+    holdout_r2 = float(pipeline.score(x_test, y_test))
+    n_features = int(pipeline.named_steps["scale"].n_features_in_)
+    onnx_model = _as_vector(
+        to_onnx(
+            pipeline,
+            initial_types=[("input", FloatTensorType([None, n_features]))],
+            target_opset=TARGET_OPSET,
+        ),
+        "prediction",
+    )
+    out_dir = out_root / dataset.name / VERSION
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "model.onnx").write_bytes(onnx_model.SerializeToString())
+    metadata = {
+        "name": dataset.name,
+        "version": VERSION,
+        "platform": PLATFORM,
+        "description": dataset.description,
+        "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, n_features]}],
+        "outputs": [{"name": "prediction", "datatype": "FP32", "shape": [-1]}],
+        "training": {
+            "dataset": f"sklearn.datasets.load_{dataset.name}",
+            "seed": SEED,
+            "holdout_r2": round(holdout_r2, 4),
+        },
+    }
+    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    return metadata
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="models directory")
@@ -114,6 +191,9 @@ def main() -> None:
     for dataset in DATASETS:
         metadata = export(dataset, args.out)
         print(f"{dataset.name}: holdout accuracy {metadata['training']['holdout_accuracy']:.4f}")
+    for regression in REGRESSIONS:
+        metadata = export_regression(regression, args.out)
+        print(f"{regression.name}: holdout R² {metadata['training']['holdout_r2']:.4f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ place; anything else is an unexpected failure and answers 500.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from http import HTTPStatus
 
 
@@ -39,3 +40,35 @@ def clip(text: str, limit: int = 64) -> str:
     """
     clipped = text if len(text) <= limit else text[: limit - 1] + "…"
     return clipped.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class BackendErrorType(StrEnum):
+    """Why a model's backend (a SageMaker endpoint) failed: the BackendErrors metric's
+    ``error_type``."""
+
+    THROTTLED = "Throttled"
+    MODEL_ERROR = "ModelError"
+    TIMEOUT = "Timeout"
+    UNAVAILABLE = "Unavailable"
+    ACCESS_DENIED = "AccessDenied"
+
+
+# The function answers these statuses for a backend's failure, and for nothing else: the
+# log processor, which sees only the status, counts them as error_source=backend.
+BACKEND_STATUS = {
+    BackendErrorType.THROTTLED: HTTPStatus.TOO_MANY_REQUESTS,
+    BackendErrorType.MODEL_ERROR: HTTPStatus.BAD_GATEWAY,
+    BackendErrorType.TIMEOUT: HTTPStatus.GATEWAY_TIMEOUT,
+    BackendErrorType.UNAVAILABLE: HTTPStatus.BAD_GATEWAY,
+    BackendErrorType.ACCESS_DENIED: HTTPStatus.BAD_GATEWAY,
+}
+
+
+class BackendError(ServiceError):
+    """The model's backend failed; ``detail`` is for the operators' log, never the client."""
+
+    def __init__(self, error_type: BackendErrorType, message: str, detail: str | None = None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.status = BACKEND_STATUS[error_type]
+        self.detail = detail

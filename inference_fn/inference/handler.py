@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import __version__, protocol, telemetry
 from .errors import ServiceError
-from .model_registry import load_registry
+from .model_registry import load_models
 from .rest import Request, Response, Router
 from .settings import load_settings
 from .telemetry import logger, metrics, tracer
@@ -22,7 +22,7 @@ SETTINGS = load_settings()
 # Lambda passes lines at INFO and above (EMF lines carry no level) and Powertools follows
 # Lambda's level over its own: the handler applies LogLevel, so WARN and ERROR take effect.
 logger.registered_handler.setLevel(SETTINGS.log_level)
-REGISTRY = load_registry(SETTINGS.models_dir)
+REGISTRY = load_models(SETTINGS)
 app = Router()
 
 

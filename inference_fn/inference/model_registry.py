@@ -1,83 +1,42 @@
-"""The bundled models: metadata and ONNX sessions, loaded once per execution environment."""
+"""The models an environment serves: metadata and backends, loaded once at init.
+
+Models come from the package (``models/<name>/<version>/``) and, when ``ModelsS3Uri`` is
+set, from the same layout fetched at init (``model_store``). Any model that cannot be
+served fails init, naming it: an endpoint never serves some of its models silently.
+"""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
-import onnxruntime as ort
 
+from .backends import Backend, Prediction
+from .backends import onnx as onnx_backend
+from .backends.sagemaker import SageMakerBackend, SageMakerClients
 from .errors import NotFound, clip
-
-METADATA_FILE = "metadata.json"
-MODEL_FILE = "model.onnx"
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    datatype: str
-    shape: tuple[int, ...]  # -1 marks the batch dimension
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
-
-
-@dataclass(frozen=True)
-class ModelMetadata:
-    name: str
-    version: str
-    platform: str
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
-    labels: tuple[str, ...]
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> ModelMetadata:
-        def specs(key: str) -> tuple[TensorSpec, ...]:
-            return tuple(
-                TensorSpec(spec["name"], spec["datatype"], tuple(spec["shape"]))
-                for spec in raw[key]
-            )
-
-        return cls(
-            name=raw["name"],
-            version=str(raw["version"]),
-            platform=raw["platform"],
-            inputs=specs("inputs"),
-            outputs=specs("outputs"),
-            labels=tuple(raw.get("labels", ())),
-        )
-
-
-class Predictor(Protocol):
-    """What a model needs to answer: ONNX Runtime's ``InferenceSession.run`` shape."""
-
-    def run(self, output_names: list[str] | None, input_feed: dict[str, Any]) -> list[Any]: ...
-
-
-@dataclass(frozen=True)
-class Prediction:
-    outputs: dict[str, np.ndarray]
-    latency_ms: float
+from .metadata import (
+    METADATA_FILE,
+    MODEL_FILE,
+    ModelMetadata,
+    OnnxBackendSpec,
+    SageMakerBackendSpec,
+    read_metadata,
+)
+from .model_store import fetch, verify_checksum
+from .settings import Settings
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     metadata: ModelMetadata
-    predictor: Predictor
+    backend: Backend
 
-    def predict(self, feeds: dict[str, np.ndarray]) -> Prediction:
-        started = time.perf_counter()
-        values = self.predictor.run(None, feeds)
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        names = [spec.name for spec in self.metadata.outputs]
-        return Prediction(dict(zip(names, values, strict=True)), latency_ms)
+    def predict(self, feeds: Mapping[str, np.ndarray]) -> Prediction:
+        return self.backend.predict(feeds)
 
 
 def _version_key(version: str) -> tuple[int, int | str]:
@@ -122,42 +81,84 @@ class ModelRegistry:
             raise NotFound(f"model '{clip(name)}' not found") from None
 
 
-def session_options() -> ort.SessionOptions:
-    options = ort.SessionOptions()
-    # The bundled models take microseconds per row: a thread pool costs more than it
-    # saves, and ONNX Runtime would otherwise size it for every core it sees, while a
-    # Lambda environment gets a fraction of a vCPU at small memory sizes.
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Let the worker sleep between requests instead of spinning on a frozen sandbox.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return options
+@dataclass(frozen=True)
+class ModelsDirectory:
+    """A folder of ``<name>/<version>/metadata.json`` (and ``model.onnx``)."""
+
+    path: Path
+    # Where its models come from, for messages: "the package" or the ModelsS3Uri.
+    origin: str
+    # Models from outside the package must say which model.onnx they go with (sha256).
+    checksums_required: bool = False
 
 
-def _check_session(metadata: ModelMetadata, session: ort.InferenceSession) -> None:
-    declared = ([s.name for s in metadata.inputs], [s.name for s in metadata.outputs])
-    actual = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
-    if declared != actual:
-        raise ValueError(
-            f"{metadata.name}/{metadata.version}: metadata declares {declared}, model has {actual}"
+class ModelLoadError(ValueError):
+    """A model the function cannot serve: init fails, naming it."""
+
+
+class _Loader:
+    """Turns each model's metadata into its backend; what backends share (ONNX Runtime's
+    options, SageMaker's clients) is made once, SageMaker's only when a model needs it."""
+
+    def __init__(self, sagemaker: SageMakerClients | None) -> None:
+        self._onnx_options = onnx_backend.session_options()
+        self._sagemaker = sagemaker
+
+    def load(self, metadata_file: Path, directory: ModelsDirectory) -> LoadedModel:
+        metadata = read_metadata(metadata_file)
+        spec = metadata.backend
+        if isinstance(spec, OnnxBackendSpec):
+            model_file = metadata_file.with_name(MODEL_FILE)
+            if directory.checksums_required and metadata.sha256 is None:
+                raise ModelLoadError(
+                    f"{metadata_file}: field 'sha256' is missing: models from"
+                    f" {directory.origin} must name the model.onnx they go with"
+                    " (tools/describe_model.py writes it)"
+                )
+            if metadata.sha256 is not None:
+                verify_checksum(model_file, metadata.sha256)
+            return LoadedModel(
+                metadata, onnx_backend.load(model_file, metadata, self._onnx_options)
+            )
+        if isinstance(spec, SageMakerBackendSpec):
+            if self._sagemaker is None:
+                self._sagemaker = SageMakerClients()
+            return LoadedModel(metadata, SageMakerBackend(spec, metadata, self._sagemaker))
+        raise ModelLoadError(f"{metadata_file}: backend {spec.type!r} has no loader")
+
+
+def load_registry(
+    directories: Sequence[ModelsDirectory] | Path, *, sagemaker: SageMakerClients | None = None
+) -> ModelRegistry:
+    """Every ``<name>/<version>/`` of ``directories``; a name in two directories fails.
+    ``sagemaker`` makes the SageMaker clients (tests hand in stubbed ones)."""
+    if isinstance(directories, Path):
+        directories = [ModelsDirectory(directories, str(directories))]
+    loader = _Loader(sagemaker)
+    models: list[LoadedModel] = []
+    origins: dict[str, str] = {}
+    for directory in directories:
+        files = sorted(directory.path.glob(f"*/*/{METADATA_FILE}"))
+        if not files:
+            raise FileNotFoundError(f"no models under {directory.path} ({directory.origin})")
+        for metadata_file in files:
+            name = metadata_file.parent.parent.name
+            if origins.setdefault(name, directory.origin) != directory.origin:
+                raise ModelLoadError(
+                    f"model '{name}' is both in {origins[name]} and in {directory.origin}:"
+                    " rename one"
+                )
+            models.append(loader.load(metadata_file, directory))
+    return ModelRegistry(models)
+
+
+def load_models(settings: Settings) -> ModelRegistry:
+    """The package's models and, with ``ModelsS3Uri``, those it names (fetched into the
+    environment's temporary folder: Lambda's ``/tmp``)."""
+    directories = [ModelsDirectory(settings.models_dir, "the package")]
+    if settings.models_s3_uri:
+        fetched = fetch(settings.models_s3_uri, Path(tempfile.gettempdir()))
+        directories.append(
+            ModelsDirectory(fetched, settings.models_s3_uri, checksums_required=True)
         )
-
-
-def load_model(model_dir: Path, options: ort.SessionOptions) -> LoadedModel:
-    metadata = ModelMetadata.from_dict(json.loads((model_dir / METADATA_FILE).read_text()))
-    session = ort.InferenceSession(
-        str(model_dir / MODEL_FILE), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    _check_session(metadata, session)
-    return LoadedModel(metadata, session)
-
-
-def load_registry(models_dir: Path) -> ModelRegistry:
-    """Load every ``<name>/<version>/`` folder under ``models_dir``."""
-    options = session_options()
-    model_dirs = sorted(path.parent for path in models_dir.glob(f"*/*/{METADATA_FILE}"))
-    if not model_dirs:
-        raise FileNotFoundError(f"no models under {models_dir}")
-    return ModelRegistry(load_model(model_dir, options) for model_dir in model_dirs)
+    return load_registry(directories)

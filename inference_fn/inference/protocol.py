@@ -10,25 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .datatypes import DATATYPES, TensorError, tensor_from_json
 from .errors import BadRequest, PayloadTooLarge, clip
-from .model_registry import ModelMetadata, TensorSpec
+from .metadata import ModelMetadata, TensorSpec
 from .settings import Limits
-
-NUMPY_TYPES: dict[str, type[np.generic]] = {
-    "FP32": np.float32,
-    "FP64": np.float64,
-    "INT32": np.int32,
-    "INT64": np.int64,
-}
-# dtype kinds numpy infers for JSON numbers; bool ("b"), str ("U") and object ("O") are refused.
-_NUMERIC_KINDS = frozenset("iuf")
 
 
 @dataclass(frozen=True)
@@ -121,7 +112,7 @@ def _decode_tensor(
     ):
         raise BadRequest(
             f"input '{name}' has shape {clip(str(shape))}; the model expects {list(expected)}"
-            " (-1: any batch size)"
+            " (-1: any size)"
         )
     rows = shape[0]
     if rows < 1:
@@ -134,25 +125,9 @@ def _decode_tensor(
     if not isinstance(data, list):
         raise BadRequest(f"{where}.data must be a list (flat row-major or nested)")
     try:
-        values = np.asarray(data)
-    except (ValueError, TypeError):
-        raise BadRequest(f"input '{name}': nested data must be rectangular") from None
-    if values.dtype.kind not in _NUMERIC_KINDS:
-        raise BadRequest(f"input '{name}': data must contain only numbers")
-    if values.ndim != 1 and list(values.shape) != shape:
-        raise BadRequest(
-            f"input '{name}': nested data has shape {list(values.shape)}; declared shape is {shape}"
-        )
-    size = math.prod(shape)
-    if values.size != size:
-        raise BadRequest(
-            f"input '{name}': data has {values.size} values; shape {shape} needs {size}"
-        )
-    with np.errstate(over="ignore", invalid="ignore"):
-        tensor = values.astype(NUMPY_TYPES[spec.datatype]).reshape(shape)
-    if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
-        raise BadRequest(f"input '{name}': values must be finite and within {spec.datatype} range")
-    return tensor, rows
+        return tensor_from_json(data, DATATYPES[spec.datatype], shape), rows
+    except TensorError as error:
+        raise BadRequest(f"input '{name}': {error}") from None
 
 
 def _check_name(
@@ -247,15 +222,25 @@ def encode_infer_response(
     body: dict[str, Any] = {"model_name": metadata.name, "model_version": metadata.version}
     if request.id is not None:
         body["id"] = request.id
-    body["outputs"] = [
-        {
-            "name": name,
-            "datatype": datatypes[name],
-            "shape": list(outputs[name].shape),
-            "data": outputs[name].ravel().tolist(),
-        }
-        for name in request.outputs
-    ]
+    encoded = []
+    for name in request.outputs:
+        tensor = outputs[name]
+        # JSON has no NaN or infinity: a regression pushed out of range by extreme inputs
+        # would answer a body no client can parse.
+        if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
+            raise BadRequest(
+                f"output '{name}' is not finite for these inputs: send values within the"
+                " range the model was trained on"
+            )
+        encoded.append(
+            {
+                "name": name,
+                "datatype": datatypes[name],
+                "shape": list(tensor.shape),
+                "data": tensor.ravel().tolist(),
+            }
+        )
+    body["outputs"] = encoded
     return body
 
 
@@ -282,9 +267,15 @@ def decode_request(
 
 
 def mean_confidence(outputs: Mapping[str, np.ndarray]) -> float | None:
-    """Mean over rows of the highest class probability, in percent; None without one."""
+    """Mean over rows of the highest class probability, in percent; None for models without
+    a ``probabilities`` output of one row of floats per input row (regressions, say)."""
     probabilities = outputs.get("probabilities")
-    if probabilities is None:
+    if (
+        probabilities is None
+        or probabilities.ndim != 2
+        or probabilities.dtype.kind != "f"
+        or probabilities.size == 0
+    ):
         return None
     # A sum and a division: numpy's mean() costs four times as much on a request's few rows.
     top = probabilities.max(axis=1)

@@ -34,6 +34,8 @@ class Settings:
     log_level: str
     limits: Limits
     models_dir: Path
+    # ModelsS3Uri: "" (the package's models only), s3://bucket/prefix/, or file:///path here.
+    models_s3_uri: str
 
 
 def required(environ: Mapping[str, str], name: str) -> str:
@@ -45,6 +47,16 @@ def required(environ: Mapping[str, str], name: str) -> str:
             " elsewhere"
         )
     return value
+
+
+def present(environ: Mapping[str, str], name: str) -> str:
+    """A variable the template always sets, possibly to an empty value."""
+    if name not in environ:
+        raise ConfigurationError(
+            f"{name} is not set: the function's environment comes from template.yaml"
+            " (set it, empty if unused, to run the handler elsewhere)"
+        )
+    return environ[name].strip()
 
 
 def _log_level(environ: Mapping[str, str], name: str) -> str:
@@ -71,4 +83,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             max_body_bytes=_positive_int(environ, "MAX_BODY_BYTES"),
         ),
         models_dir=Path(environ.get("MODELS_DIR") or BUNDLED_MODELS_DIR),
+        models_s3_uri=present(environ, "MODELS_S3_URI"),
     )

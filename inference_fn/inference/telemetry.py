@@ -18,14 +18,18 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+    AmazonCloudWatchEMFProvider,
+)
 
 from . import INIT_STARTED_AT
-from .errors import ServiceError, clip
+from .errors import BackendError, BackendErrorType, ServiceError, clip
 from .protocol import mean_confidence
 from .xray import LambdaXRayProvider
 
 if TYPE_CHECKING:
-    from .model_registry import LoadedModel, Prediction
+    from .backends import Prediction
+    from .model_registry import LoadedModel
     from .protocol import InferRequest
 
 # Dimension value for requests naming a model we do not serve: one fixed value
@@ -33,10 +37,11 @@ if TYPE_CHECKING:
 UNKNOWN_MODEL = "unknown"
 
 MODEL_DIMENSIONS = ("service", "model")
-# Model metrics are published a second time with `service` alone: all models together,
-# so that service-wide alarms and graphs need no list of models.
+# Model metrics are published a second time without `model`: all models together, so
+# that service-wide alarms and graphs need no list of models.
 ROLLUP_DIMENSIONS = ("service",)
 FUNCTION_DIMENSIONS = ("function_name", "service")
+BACKEND_DIMENSIONS = ("service", "model", "error_type")
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,8 @@ class MetricSpec:
 
     @property
     def dimension_sets(self) -> tuple[tuple[str, ...], ...]:
-        if self.dimensions == MODEL_DIMENSIONS:
-            return (self.dimensions, ROLLUP_DIMENSIONS)
+        if "model" in self.dimensions:
+            return (self.dimensions, tuple(d for d in self.dimensions if d != "model"))
         return (self.dimensions,)
 
 
@@ -60,7 +65,10 @@ INFERENCE_ROWS = MetricSpec(
     "InferenceRows", MetricUnit.Count, MODEL_DIMENSIONS, "rows in each successful infer request"
 )
 MODEL_LATENCY = MetricSpec(
-    "ModelLatency", MetricUnit.Milliseconds, MODEL_DIMENSIONS, "time inside the ONNX Runtime call"
+    "ModelLatency",
+    MetricUnit.Milliseconds,
+    MODEL_DIMENSIONS,
+    "time inside the ONNX Runtime call, or the backend call's round trip (SageMaker)",
 )
 HANDLER_LATENCY = MetricSpec(
     "HandlerLatency",
@@ -72,7 +80,8 @@ PREDICTION_CONFIDENCE = MetricSpec(
     "PredictionConfidence",
     MetricUnit.Percent,
     MODEL_DIMENSIONS,
-    "mean of each row's highest class probability, one value per request (a drift signal)",
+    "mean of each row's highest class probability, one value per request (a drift signal);"
+    " models with a `probabilities` output only",
 )
 INFERENCE_ERRORS = MetricSpec(
     "InferenceErrors",
@@ -86,6 +95,13 @@ COLD_START = MetricSpec(
 INIT_DURATION = MetricSpec(
     "InitDuration", MetricUnit.Milliseconds, FUNCTION_DIMENSIONS, "module init time, on cold start"
 )
+BACKEND_ERRORS = MetricSpec(
+    "BackendErrors",
+    MetricUnit.Count,
+    BACKEND_DIMENSIONS,
+    "1 per infer request whose model backend (SageMaker) failed, by `error_type`: "
+    + ", ".join(f"`{kind}`" for kind in BackendErrorType),
+)
 
 CONTRACT: tuple[MetricSpec, ...] = (
     INFERENCES,
@@ -96,6 +112,7 @@ CONTRACT: tuple[MetricSpec, ...] = (
     INFERENCE_ERRORS,
     COLD_START,
     INIT_DURATION,
+    BACKEND_ERRORS,
 )
 
 # Service and namespace come from the environment the template sets (Powertools reads
@@ -105,7 +122,7 @@ logger = Logger()
 metrics = Metrics()
 # X-Ray without the X-Ray SDK (see xray.py). disabled=False always: Powertools would
 # import the SDK to switch it off; the provider honours POWERTOOLS_TRACE_DISABLED itself.
-# Nothing to patch: the function calls no other service.
+# Nothing to patch: the one other service it may call (SageMaker) is timed inside "## predict".
 tracer = Tracer(provider=LambdaXRayProvider.from_environment(), disabled=False, auto_patch=False)
 
 # Health and metadata requests publish no application metrics by design.
@@ -166,6 +183,31 @@ def record_inference(record: InferenceRecord) -> None:
         properties["error"] = record.error
     for key, value in properties.items():
         metrics.add_metadata(key=key, value=value)
+
+
+# (model, error type) pairs whose backend refusal this environment has logged: one ERROR
+# line tells the operators, and a broken backend does not flood the log.
+_REPORTED: set[tuple[str, str]] = set()
+
+
+def record_backend_error(model: str, error: BackendError) -> None:
+    """BackendErrors, in a document of its own: its ``error_type`` dimension would otherwise
+    apply to every metric of the request's document. The operators' detail, if the error
+    has one, is logged once per environment."""
+    emf = AmazonCloudWatchEMFProvider(namespace=metrics.namespace, service=str(metrics.service))
+    emf.add_metric(name=BACKEND_ERRORS.name, unit=BACKEND_ERRORS.unit, value=1)
+    emf.add_dimension(name="model", value=model)
+    emf.add_dimension(name="error_type", value=error.error_type.value)
+    emf.add_dimensions(service=str(metrics.service), error_type=error.error_type.value)
+    emf.flush_metrics()
+    key = (model, error.error_type.value)
+    if error.detail is not None and key not in _REPORTED:
+        _REPORTED.add(key)
+        logger.error(
+            "model backend refused the function; further refusals of this kind are counted in"
+            " BackendErrors, not logged",
+            extra={"model": model, "error_type": error.error_type.value, "detail": error.detail},
+        )
 
 
 def record_init_duration(duration_ms: float, function_name: str) -> None:
@@ -241,11 +283,14 @@ class InferenceRecording:
     def predict(self, model: LoadedModel, request: InferRequest) -> Prediction:
         """The model's answer, inside the request's one subsegment (every subsegment costs
         time on every request; the rest of the handler is the function's own)."""
+        # Known before the call: a backend's failure is recorded with the model's version.
+        self.model, self.model_version = model.metadata.name, model.metadata.version
         with tracer.provider.in_subsegment("## predict") as subsegment:
             subsegment.put_annotation("model", model.metadata.name)
             subsegment.put_annotation("model_version", model.metadata.version)
+            if model.metadata.backend.type != "onnx":
+                subsegment.put_annotation("backend", model.metadata.backend.type)
             prediction = model.predict(request.feeds)
-        self.model, self.model_version = model.metadata.name, model.metadata.version
         self.rows = request.rows
         self.model_latency_ms = prediction.latency_ms
         self.confidence = mean_confidence(prediction.outputs)
@@ -281,6 +326,8 @@ def inference_recorded(
     try:
         yield recording
     except Exception as error:
+        if isinstance(error, BackendError):
+            record_backend_error(recording.model, error)
         if isinstance(error, ServiceError):
             record_inference(recording.record(error.status, error.message))
         else:

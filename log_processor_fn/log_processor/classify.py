@@ -10,6 +10,11 @@ from .access_log import AccessRecord
 UNKNOWN = "unknown"
 OTHER = "other"
 MODEL_PARAMETER = "{model_name}"
+# The inference function answers these statuses when, and only when, a model's backend (a
+# SageMaker endpoint) failed: throttled, failed or unreachable, timed out. The access log
+# carries neither its body nor its headers, so the status is what says so (a test keeps this
+# in step with the function's inference/errors.py).
+BACKEND_ERRORS = {429: "BACKEND_THROTTLED", 502: "BACKEND_FAILED", 504: "BACKEND_TIMEOUT"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +60,9 @@ def error_of(record: AccessRecord) -> tuple[str | None, str | None]:
 
     The gateway answered when it reports an error type or an integration error (the
     function's own answers pass through with neither); the function answered when the
-    integration ran. A format that carries none of these cannot tell: ``unknown``.
+    integration ran, and spoke for a model's backend when its status is one it gives only
+    for a backend's failure (``BACKEND_ERRORS``). A format that carries none of these
+    cannot tell: ``unknown``.
     """
     if record.status < 400:
         return None, None
@@ -65,6 +72,9 @@ def error_of(record: AccessRecord) -> tuple[str | None, str | None]:
     if record.integration_error is not None:
         return "gateway", "INTEGRATION_FAILURE"
     if record.integration_status is not None or record.integration_latency is not None:
+        backend = BACKEND_ERRORS.get(record.status)
+        if backend is not None:
+            return "backend", backend
         return "function", f"FUNCTION_{family}"
     return UNKNOWN, f"UNCLASSIFIED_{family}"
 

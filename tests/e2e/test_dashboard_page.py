@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from dev_support.paths import STATE_DIR
+from dev_support.paths import LOCAL_MODELS_DIR, STATE_DIR
+from emulator.sagemaker import Fault
 from emulator.stack import THROTTLING_LIFTED
 from tests.e2e.conftest import Running, start_emulator
 
@@ -55,7 +56,11 @@ def chromium() -> str:
 def after_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """An emulator after a few hundred requests of every kind, each access-log line processed."""
     # One environment: the opening burst is throttled, which gives the 5xx widgets data.
-    running = start_emulator(tmp_path_factory.mktemp("state"), THROTTLING_LIFTED, max_concurrency=1)
+    running = start_emulator(
+        tmp_path_factory.mktemp("state"),
+        {**THROTTLING_LIFTED, "ModelsS3Uri": LOCAL_MODELS_DIR.as_uri()},
+        max_concurrency=1,
+    )
     client = running.client
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: client.request("POST", "/v2/models/iris/infer", IRIS), range(4)))
@@ -69,8 +74,13 @@ def after_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
             client.request("POST", "/v2/models/iris/infer", IRIS, key="wrong")  # 403
         else:
             client.request("GET", "/v2/models/nope")  # 404, the function's
+    # The model behind the local SageMaker endpoint, throttled: the backend widget's data.
+    running.emulator.sagemaker.inject("local-iris", Fault.THROTTLE)
+    for _ in range(3):
+        client.request("POST", "/v2/models/iris-sagemaker/infer", IRIS)
+    running.emulator.sagemaker.inject("local-iris", None)
     deadline = time.monotonic() + 30
-    while running.emulator.shipper.delivered < 304:
+    while running.emulator.shipper.delivered < 307:
         assert time.monotonic() < deadline, "the access log was not processed within 30 s"
         time.sleep(0.1)
     yield running

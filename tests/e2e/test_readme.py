@@ -61,6 +61,10 @@ COMMANDS = {
     "sam logs --cw-log-group /aws/apigateway/model-endpoint-dev-access --tail": NEEDS_AWS,
     "sam traces --tail": NEEDS_AWS,
     "make logs": NEEDS_AWS,
+    ".venv/bin/python tools/describe_model.py inference_fn/inference/models/diabetes/1/model.onnx"
+    " --name my-diabetes --version 1 --out my-models": RUN,
+    "make run MODELS_URI=file://$PWD/my-models": RUN,
+    "aws s3 sync my-models s3://my-bucket/models/2026-12-02/": NEEDS_AWS,
 }
 # Sub-makes would print "Entering directory" lines into what the commands print.
 MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
@@ -356,3 +360,34 @@ def test_make_help_lists_every_target_the_readme_names() -> None:
     assert len(named) > 10
     for target in named:
         assert f"make {target} " in listed, target
+
+
+def test_your_model_described_then_served_by_make_run(tmp_path: Path) -> None:
+    describe = next(text for text in COMMANDS if "tools/describe_model.py" in text)
+    serve = next(text for text in COMMANDS if text.startswith("make run MODELS_URI="))
+    # As written, with the folder under this test's own temporary path instead of the checkout.
+    models = tmp_path / "my-models"
+    done = bash(describe.replace("--out my-models", f"--out {models}"), ENV)
+    assert done.returncode == 0, done.stderr
+    words = shlex.split(serve.replace("$PWD/my-models", str(models)))
+    server = start([*words, "PORT=0", f"STATE_DIR={tmp_path / 'state'}"], ENV)
+    key = {"x-api-key": (tmp_path / "state" / "api-key").read_text().strip()}
+    rows = [[0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]]
+    body = {"inputs": [{"name": "input", "shape": [1, 10], "datatype": "FP32", "data": rows}]}
+    try:
+        request = urllib.request.Request(  # noqa: S310 -- the loopback emulator
+            f"{server.url}/v2/models/my-diabetes/infer",
+            data=json.dumps(body).encode(),
+            headers={**key, "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            answer = json.loads(response.read())
+    finally:
+        server.interrupt()
+
+    (output,) = answer["outputs"]
+    assert (answer["model_name"], output["name"], output["shape"]) == (
+        "my-diabetes",
+        "prediction",
+        [1],
+    )

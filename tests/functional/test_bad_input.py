@@ -11,6 +11,7 @@ import pytest
 
 from dev_support.lambda_events import load_event, with_body
 from inference import handler
+from inference.backends.onnx import OnnxBackend
 from inference.model_registry import LoadedModel, ModelRegistry
 from tests.functional.conftest import Invoke
 from tests.support import LIMITS
@@ -154,7 +155,7 @@ def test_unexpected_failure_gets_500_without_internals(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     iris = handler.REGISTRY.get("iris")
-    broken = ModelRegistry([LoadedModel(iris.metadata, ExplodingPredictor())])
+    broken = ModelRegistry([LoadedModel(iris.metadata, OnnxBackend(ExplodingPredictor(), []))])
     monkeypatch.setattr(handler, "REGISTRY", broken)
     event = load_event("infer_iris")
 

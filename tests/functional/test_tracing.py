@@ -16,6 +16,7 @@ import pytest
 
 from dev_support.lambda_events import load_event, with_body
 from inference import handler
+from inference.backends.onnx import OnnxBackend
 from inference.model_registry import LoadedModel, ModelRegistry
 from inference.telemetry import tracer
 from inference.xray import DAEMON_HEADER, LambdaXRayProvider
@@ -102,7 +103,9 @@ def test_a_model_failure_marks_the_predict_subsegment_with_the_exception_type(
 ) -> None:
     iris = handler.REGISTRY.get("iris")
     monkeypatch.setattr(
-        handler, "REGISTRY", ModelRegistry([LoadedModel(iris.metadata, ExplodingPredictor())])
+        handler,
+        "REGISTRY",
+        ModelRegistry([LoadedModel(iris.metadata, OnnxBackend(ExplodingPredictor(), []))]),
     )
     monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
 

@@ -81,9 +81,11 @@ def test_lambda_package_is_built_for_the_default_architecture() -> None:
 def test_lambda_package_holds_the_models() -> None:
     package = built(LAMBDA_BUILD)
 
-    assert sorted(p.parent.name for p in package.glob("inference/models/*/*/model.onnx")) == [
-        "1",
-        "1",
+    models = package.glob("inference/models/*/*/model.onnx")
+    assert sorted(f"{p.parent.parent.name}/{p.parent.name}" for p in models) == [
+        "diabetes/1",
+        "digits/1",
+        "iris/1",
     ]
     assert package_size(package) < LAMBDA_UNZIPPED_LIMIT
 

@@ -27,11 +27,23 @@ def properties_of(kind: str, auth_mode: str = "API_KEY") -> dict[str, dict[str, 
     return {name: r["Properties"] for name, r in resources_of(kind, auth_mode).items()}
 
 
-def policy_statements(auth_mode: str = "API_KEY") -> list[tuple[str, dict[str, Any]]]:
-    """Every IAM policy statement of the transformed template, with its role."""
+def policy_statements(
+    auth_mode: str = "API_KEY", *, conditional: bool = True
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM policy statement of the transformed template, with its role; with
+    ``conditional``, those of policies a parameter adds (``Fn::If``) too."""
     found = []
     for name, role in properties_of("AWS::IAM::Role", auth_mode).items():
         for policy in role.get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
-                found.append((name, statement))
+            if "Fn::If" in policy:
+                branches = [
+                    branch
+                    for branch in policy["Fn::If"][1:]
+                    if conditional and isinstance(branch, dict) and "PolicyDocument" in branch
+                ]
+            else:
+                branches = [policy]
+            for branch in branches:
+                for statement in branch["PolicyDocument"]["Statement"]:
+                    found.append((name, statement))
     return found

@@ -11,19 +11,24 @@ import contextlib
 import io
 import json
 import re
+import tempfile
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import inference.handler
 from dev_support.lambda_events import FakeLambdaContext, load_event, subscription_event
 from dev_support.paths import ROOT
 from emulator.logs import render_access_log
 from emulator.template import parameter_default
+from inference.errors import BackendErrorType
 from inference.handler import lambda_handler as inference_handler
 from inference.telemetry import logger as inference_logger
 from log_processor.handler import lambda_handler as log_processor_handler
 from log_processor.handler import logger as log_processor_logger
+from tests.sagemaker import MODEL, failing_client, registry_with
 from tests.support import cold_invoke, emf_blobs
 from tests.template.conftest import properties_of, resources_of
 
@@ -71,6 +76,7 @@ def emitted() -> dict[str, list[dict[str, Any]]]:
     output.write(cold_invoke("infer_iris"))
     with contextlib.redirect_stdout(output):
         inference_handler(load_event("infer_iris"), FakeLambdaContext())
+        backend_failures()
         lines = [
             render_access_log(
                 {
@@ -93,6 +99,20 @@ def emitted() -> dict[str, list[dict[str, Any]]]:
             for metric in directive["Metrics"]:
                 found.setdefault(metric["Name"], []).append(document)
     return found
+
+
+def backend_failures() -> None:
+    """One infer request for each way a model's backend can fail (BackendErrors)."""
+    bundled = inference.handler.REGISTRY
+    event = load_event("infer_iris")
+    event = {**event, "path": f"/v2/models/{MODEL}/infer", "pathParameters": {"model_name": MODEL}}
+    try:
+        for kind in BackendErrorType:
+            with tempfile.TemporaryDirectory() as folder:
+                inference.handler.REGISTRY = registry_with(failing_client(kind), Path(folder))
+                inference_handler(event, FakeLambdaContext())
+    finally:
+        inference.handler.REGISTRY = bundled
 
 
 def test_api_gateway_alarms_use_the_rest_api_name_and_stage() -> None:

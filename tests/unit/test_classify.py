@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from inference.errors import BACKEND_STATUS
 from log_processor.access_log import AccessRecord
-from log_processor.classify import classify, model_of, status_class
+from log_processor.classify import BACKEND_ERRORS, classify, model_of, status_class
 
 KNOWN = frozenset({"iris", "digits"})
 INFER = "/v2/models/{model_name}/infer"
@@ -74,6 +75,19 @@ def test_status_class(status: int, expected: str) -> None:
             ("function", "FUNCTION_5XX"),
         ),
         ({"status": 404}, ("unknown", "UNCLASSIFIED_4XX")),
+        ({"status": 429, "integration_status": 200}, ("backend", "BACKEND_THROTTLED")),
+        ({"status": 502, "integration_status": 200}, ("backend", "BACKEND_FAILED")),
+        (
+            {"status": 504, "integration_status": 200, "integration_latency": 5012.0},
+            ("backend", "BACKEND_TIMEOUT"),
+        ),
+        # Only the function's own answers: the gateway's 502 and 504 name their type.
+        (
+            {"status": 502, "error_type": "INTEGRATION_FAILURE", "integration_status": 200},
+            ("gateway", "INTEGRATION_FAILURE"),
+        ),
+        ({"status": 503, "integration_status": 200}, ("function", "FUNCTION_5XX")),
+        ({"status": 502}, ("unknown", "UNCLASSIFIED_5XX")),
     ],
 )
 def test_error_taxonomy(fields: dict[str, object], expected: tuple[str | None, str | None]) -> None:
@@ -88,3 +102,17 @@ def test_gateway_overhead_needs_both_latencies() -> None:
         == 6.0
     )
     assert classify(record(response_latency=41.0), KNOWN).gateway_overhead is None
+
+
+def test_backend_statuses_are_those_the_function_answers_for_a_backend_only() -> None:
+    # The statuses the inference function gives a backend's failures (inference/errors.py).
+    function_answers = {
+        "Throttled": 429,
+        "ModelError": 502,
+        "Timeout": 504,
+        "Unavailable": 502,
+        "AccessDenied": 502,
+    }
+
+    assert {kind: int(status) for kind, status in BACKEND_STATUS.items()} == function_answers
+    assert set(BACKEND_ERRORS) == set(function_answers.values())

@@ -11,15 +11,10 @@ import numpy as np
 import pytest
 
 from dev_support.paths import MODELS_DIR
+from inference.backends.onnx import OnnxBackend, session_options
 from inference.errors import NotFound
-from inference.model_registry import (
-    LoadedModel,
-    ModelMetadata,
-    ModelRegistry,
-    TensorSpec,
-    load_registry,
-    session_options,
-)
+from inference.metadata import MetadataError, ModelMetadata, TensorSpec
+from inference.model_registry import LoadedModel, ModelRegistry, load_registry
 
 
 def metadata(name: str, version: str) -> ModelMetadata:
@@ -44,7 +39,7 @@ class ConstantPredictor:
 
 def registry_of(*versions: tuple[str, str]) -> ModelRegistry:
     return ModelRegistry(
-        LoadedModel(metadata(name, version), ConstantPredictor(index))
+        LoadedModel(metadata(name, version), OnnxBackend(ConstantPredictor(index), ["label"]))
         for index, (name, version) in enumerate(versions)
     )
 
@@ -52,7 +47,7 @@ def registry_of(*versions: tuple[str, str]) -> ModelRegistry:
 def test_bundled_models_load_with_their_metadata() -> None:
     registry = load_registry(MODELS_DIR)
 
-    assert registry.names == ["digits", "iris"]
+    assert registry.names == ["diabetes", "digits", "iris"]
     digits = registry.get("digits")
     assert digits.metadata.inputs == (TensorSpec("input", "FP32", (-1, 64)),)
     assert digits.metadata.labels == tuple(str(n) for n in range(10))
@@ -113,4 +108,37 @@ def test_metadata_that_disagrees_with_the_model_fails_at_load(tmp_path: Path) ->
 
 def test_an_empty_models_directory_fails_at_load(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
+        load_registry(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("datatype", "FP64", r"metadata declares 'input' FP64, the model has tensor\(float\)"),
+        ("shape", [-1, 5], r"metadata declares 'input' shape \[-1, 5\], the model has \[-1, 4\]"),
+        # Any size where the model takes four values would let through requests it fails on.
+        ("shape", [-1, -1], r"metadata declares 'input' shape \[-1, -1\], the model has \[-1, 4\]"),
+    ],
+)
+def test_a_declared_input_unlike_the_models_fails_at_load(
+    tmp_path: Path, field: str, value: Any, message: str
+) -> None:
+    shutil.copytree(MODELS_DIR / "iris", tmp_path / "iris")
+    metadata_file = tmp_path / "iris" / "1" / "metadata.json"
+    raw = json.loads(metadata_file.read_text())
+    raw["inputs"][0][field] = value
+    metadata_file.write_text(json.dumps(raw))
+
+    with pytest.raises(ValueError, match=message):
+        load_registry(tmp_path)
+
+
+def test_a_malformed_metadata_file_fails_at_load_naming_it(tmp_path: Path) -> None:
+    shutil.copytree(MODELS_DIR / "iris", tmp_path / "iris")
+    metadata_file = tmp_path / "iris" / "1" / "metadata.json"
+    raw = json.loads(metadata_file.read_text())
+    raw["backend"] = {"type": "onnxx"}
+    metadata_file.write_text(json.dumps(raw))
+
+    with pytest.raises(MetadataError, match=f"^{metadata_file}: field 'backend.type' 'onnxx'"):
         load_registry(tmp_path)

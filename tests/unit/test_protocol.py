@@ -11,7 +11,7 @@ import pytest
 
 from inference import protocol
 from inference.errors import BadRequest, PayloadTooLarge, clip
-from inference.model_registry import ModelMetadata, TensorSpec
+from inference.metadata import ModelMetadata, TensorSpec
 from inference.settings import Limits
 
 METADATA = ModelMetadata(

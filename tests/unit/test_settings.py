@@ -24,6 +24,16 @@ def test_the_inference_function_reads_what_the_template_sets() -> None:
     assert settings.limits.max_batch_rows == int(INFERENCE_ENV["MAX_BATCH_ROWS"])
     assert settings.limits.max_body_bytes == int(INFERENCE_ENV["MAX_BODY_BYTES"])
     assert settings.models_dir == BUNDLED_MODELS_DIR
+    assert settings.models_s3_uri == ""
+
+
+def test_models_in_s3_are_a_setting_the_template_always_gives() -> None:
+    environ = {key: value for key, value in INFERENCE_ENV.items() if key != "MODELS_S3_URI"}
+
+    with pytest.raises(ConfigurationError, match=r"MODELS_S3_URI is not set.*template\.yaml"):
+        inference_settings(environ)
+    uri = "s3://bucket/models/"
+    assert inference_settings({**INFERENCE_ENV, "MODELS_S3_URI": uri}).models_s3_uri == uri
 
 
 def test_environment_overrides() -> None:

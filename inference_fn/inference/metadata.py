@@ -1,0 +1,229 @@
+"""A model's ``metadata.json``: its tensors, and where the model runs (its backend).
+
+Read strictly: a field of the wrong type, an unknown datatype or backend, or a backend
+field nobody reads fails init with the file and the field named, so a function never
+starts serving some of its models while a typo hides the others.
+
+Backends are a tagged union on ``backend.type``; each has a spec here (what the file
+says) and a runtime in ``backends/`` (what answers). ``backend`` absent means
+``{"type": "onnx"}``: ``model.onnx`` beside the file. ``{"type": "sagemaker", ...}`` is a
+SageMaker endpoint; a new backend adds its spec, a parser in ``BACKEND_PARSERS`` and a
+loader in ``model_registry``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .datatypes import DATATYPES
+
+METADATA_FILE = "metadata.json"
+MODEL_FILE = "model.onnx"
+
+# A model's name and version are path segments of its routes and its metric dimension
+# value: URI-safe characters only, and short.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# SageMaker's endpoint name rule (CreateEndpoint).
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+# Within the function's 10 s timeout (template.yaml), with room for the connection and
+# the answer; a test keeps the two in step.
+SAGEMAKER_DEFAULT_TIMEOUT_MS = 5000
+SAGEMAKER_MAX_TIMEOUT_MS = 8000
+
+
+class MetadataError(ValueError):
+    """A ``metadata.json`` the function cannot serve; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    datatype: str
+    shape: tuple[int, ...]  # the first dimension is the batch; -1 marks any size
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+
+@dataclass(frozen=True)
+class OnnxBackendSpec:
+    """``model.onnx`` beside ``metadata.json``, run in the function by ONNX Runtime."""
+
+    type: str = field(default="onnx", init=False)
+
+
+@dataclass(frozen=True)
+class SageMakerBackendSpec:
+    """An existing SageMaker endpoint that speaks the Open Inference Protocol (v2) in JSON,
+    as SageMaker's Triton and KServe containers do."""
+
+    endpoint_name: str
+    # A multi-model endpoint's model (InvokeEndpoint's TargetModel).
+    target_model: str | None = None
+    timeout_ms: int = SAGEMAKER_DEFAULT_TIMEOUT_MS
+    type: str = field(default="sagemaker", init=False)
+
+
+BackendSpec = OnnxBackendSpec | SageMakerBackendSpec
+# What the model metadata route says a model runs on, unless its file says otherwise.
+DEFAULT_PLATFORM = {"onnx": "onnxruntime_onnx", "sagemaker": "sagemaker"}
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    name: str
+    version: str
+    platform: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    labels: tuple[str, ...] = ()
+    # Of model.onnx, hex: required of models from ModelsS3Uri, checked whenever present.
+    sha256: str | None = None
+    backend: BackendSpec = OnnxBackendSpec()
+
+    @property
+    def output_names(self) -> list[str]:
+        return [spec.name for spec in self.outputs]
+
+
+class _Reader:
+    """Reads one JSON object's fields, naming the file and the field in every refusal."""
+
+    def __init__(self, raw: Any, source: str, where: str = "") -> None:
+        self.source, self.where = source, where
+        if not isinstance(raw, Mapping):
+            self.fail("", "must be a JSON object")
+        self.raw: Mapping[str, Any] = raw
+
+    def fail(self, key: str, problem: str) -> NoReturn:
+        path = f"{self.where}.{key}" if self.where and key else self.where or key
+        name = f"field '{path}' " if path else ""
+        raise MetadataError(f"{self.source}: {name}{problem}")
+
+    def text(self, key: str, pattern: re.Pattern[str] | None = None) -> str:
+        if key not in self.raw:
+            self.fail(key, "is missing")
+        value = self.raw[key]
+        if not isinstance(value, str) or not value:
+            self.fail(key, "must be a non-empty string")
+        if pattern is not None and not pattern.fullmatch(value):
+            self.fail(key, f"{value[:80]!r} must match {pattern.pattern}")
+        return value
+
+    def optional_text(self, key: str, pattern: re.Pattern[str] | None = None) -> str | None:
+        return self.text(key, pattern) if key in self.raw else None
+
+    def only(self, known: set[str]) -> None:
+        unknown = sorted(set(self.raw) - known)
+        if unknown:
+            self.fail(unknown[0], f"is unknown here (known: {', '.join(sorted(known))})")
+
+
+def _tensors(reader: _Reader, key: str) -> tuple[TensorSpec, ...]:
+    raw = reader.raw.get(key)
+    if not isinstance(raw, list) or not raw:
+        reader.fail(key, "must be a non-empty list of {name, datatype, shape} objects")
+    specs: list[TensorSpec] = []
+    for index, item in enumerate(raw):
+        tensor = _Reader(item, reader.source, f"{key}[{index}]")
+        name = tensor.text("name")
+        datatype = tensor.text("datatype")
+        if datatype not in DATATYPES:
+            tensor.fail("datatype", f"{datatype!r} is not one of: {', '.join(DATATYPES)}")
+        shape = tensor.raw.get("shape")
+        # The first dimension is the batch (rows): a request's row count is read from it.
+        if not (
+            isinstance(shape, list)
+            and shape
+            and all(type(dim) is int and (dim == -1 or dim > 0) for dim in shape)
+        ):
+            tensor.fail("shape", "must be a non-empty list of positive integers or -1")
+        if any(spec.name == name for spec in specs):
+            tensor.fail("name", f"{name!r} is declared twice")
+        specs.append(TensorSpec(name, datatype, tuple(shape)))
+    return tuple(specs)
+
+
+def _onnx_backend(reader: _Reader) -> OnnxBackendSpec:
+    reader.only({"type"})
+    return OnnxBackendSpec()
+
+
+def _sagemaker_backend(reader: _Reader) -> SageMakerBackendSpec:
+    reader.only({"type", "endpoint_name", "target_model", "timeout_ms"})
+    timeout = reader.raw.get("timeout_ms", SAGEMAKER_DEFAULT_TIMEOUT_MS)
+    if type(timeout) is not int or not 1 <= timeout <= SAGEMAKER_MAX_TIMEOUT_MS:
+        reader.fail(
+            "timeout_ms",
+            f"must be an integer from 1 to {SAGEMAKER_MAX_TIMEOUT_MS} (the function's timeout"
+            " is 10 s)",
+        )
+    return SageMakerBackendSpec(
+        endpoint_name=reader.text("endpoint_name", _ENDPOINT_NAME),
+        target_model=reader.optional_text("target_model"),
+        timeout_ms=timeout,
+    )
+
+
+# One parser per backend type; a new backend adds its spec above and a line here.
+BACKEND_PARSERS: dict[str, Callable[[_Reader], BackendSpec]] = {
+    "onnx": _onnx_backend,
+    "sagemaker": _sagemaker_backend,
+}
+
+
+def _backend(reader: _Reader) -> BackendSpec:
+    if "backend" not in reader.raw:
+        return OnnxBackendSpec()
+    backend = _Reader(reader.raw["backend"], reader.source, "backend")
+    kind = backend.text("type")
+    parser = BACKEND_PARSERS.get(kind)
+    if parser is None:
+        backend.fail("type", f"{kind!r} is not one of: {', '.join(BACKEND_PARSERS)}")
+    return parser(backend)
+
+
+def parse_metadata(raw: Any, source: str) -> ModelMetadata:
+    """The metadata of a parsed ``metadata.json``; ``source`` names it in errors."""
+    reader = _Reader(raw, source)
+    version = reader.raw.get("version")
+    if type(version) is int:
+        version = str(version)
+    if not isinstance(version, str) or not NAME_PATTERN.fullmatch(version):
+        reader.fail("version", f"must be a string or integer matching {NAME_PATTERN.pattern}")
+    labels = reader.raw.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        reader.fail("labels", "must be a list of strings")
+    backend = _backend(reader)
+    return ModelMetadata(
+        name=reader.text("name", NAME_PATTERN),
+        version=version,
+        platform=reader.optional_text("platform") or DEFAULT_PLATFORM[backend.type],
+        inputs=_tensors(reader, "inputs"),
+        outputs=_tensors(reader, "outputs"),
+        labels=tuple(labels),
+        sha256=reader.optional_text("sha256", _SHA256),
+        backend=backend,
+    )
+
+
+def read_metadata(path: Path) -> ModelMetadata:
+    """``path`` (a ``metadata.json``) read and parsed; its folders must be its name and
+    version, so that two files cannot claim the same model."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise MetadataError(f"{path}: not a readable JSON file ({error})") from None
+    metadata = parse_metadata(raw, str(path))
+    if (metadata.name, metadata.version) != (path.parent.parent.name, path.parent.name):
+        raise MetadataError(
+            f"{path}: fields 'name' and 'version' ({metadata.name}/{metadata.version}) must be"
+            f" the folders it sits in ({path.parent.parent.name}/{path.parent.name})"
+        )
+    return metadata

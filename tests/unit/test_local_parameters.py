@@ -1,0 +1,33 @@
+"""What `make run` serves unless told otherwise: the models behind the local SageMaker
+endpoint, and every served model named in the access-log metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dev_support.paths import LOCAL_MODELS_DIR
+from emulator.__main__ import local_parameters
+
+
+def test_by_default_the_models_behind_the_local_endpoint_are_served_and_named() -> None:
+    parameters = local_parameters({"AuthMode": "NONE"})
+
+    assert parameters == {
+        "AuthMode": "NONE",
+        "ModelsS3Uri": LOCAL_MODELS_DIR.as_uri(),
+        "KnownModels": "diabetes,digits,iris,iris-sagemaker",
+    }
+
+
+def test_a_folder_of_your_models_replaces_them_and_is_named(tmp_path: Path) -> None:
+    (tmp_path / "churn" / "1").mkdir(parents=True)
+
+    parameters = local_parameters({"ModelsS3Uri": tmp_path.as_uri()})
+
+    assert parameters["KnownModels"] == "churn,diabetes,digits,iris"
+
+
+def test_what_is_given_is_kept() -> None:
+    given = {"ModelsS3Uri": "", "KnownModels": "iris"}
+
+    assert local_parameters(given) == given
