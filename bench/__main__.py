@@ -77,6 +77,15 @@ def main() -> None:
             None,
             f"{results['custom_metric_series']:.0f} / {results['custom_metrics_usd_per_month']}",
         ),
+        ("chat: log bytes per request", "chat_log_bytes_per_request", ""),
+        (
+            "  access log / inference / log processor",
+            None,
+            f"{results['chat_access_log_bytes_per_request']}"
+            f" / {results['chat_inference_bytes_per_request']}"
+            f" / {results['chat_log_processor_bytes_per_request']}",
+        ),
+        ("chat: monitoring USD per million requests", "chat_monitoring_usd_per_million", ""),
         ("emulator requests/s, 8 clients, 10 s", "emulator_rps", "nothing lost"),
     ]
     for label, key, note in rows:

@@ -59,6 +59,49 @@ MIX: list[tuple[int, Request]] = [
 SCHEDULE: list[Request] = [request for weight, request in MIX for _ in range(weight)]
 
 
+def _chat(messages: list[dict[str, str]], **fields: Any) -> bytes:
+    return json.dumps({"model": "chat", "messages": messages, **fields}).encode()
+
+
+QUESTION = [
+    {"role": "system", "content": "You answer in one sentence."},
+    {"role": "user", "content": "What does an API gateway do, in a few words?"},
+]
+# A day of an LLM endpoint's traffic, by weight: completions (the emulator's Bedrock stand-in
+# answers them), the models list OpenAI clients ask for, and the refusals clients cause.
+CHAT_MIX: list[tuple[int, Request]] = [
+    (80, ("POST", "/v1/chat/completions", _chat(QUESTION, max_tokens=200), True)),
+    (
+        8,
+        (
+            "POST",
+            "/v1/chat/completions",
+            _chat(
+                [
+                    *QUESTION,
+                    {"role": "assistant", "content": "It routes and guards API requests."},
+                    {"role": "user", "content": "And a usage plan?"},
+                ],
+                temperature=0.2,
+            ),
+            True,
+        ),
+    ),
+    (5, ("GET", "/v1/models", None, True)),
+    (4, ("POST", "/v1/chat/completions", _chat(QUESTION, stream=True), True)),
+    (
+        3,
+        (
+            "POST",
+            "/v1/chat/completions",
+            json.dumps({"model": "gpt-x", "messages": QUESTION}).encode(),
+            True,
+        ),
+    ),
+]
+CHAT_SCHEDULE: list[Request] = [request for weight, request in CHAT_MIX for _ in range(weight)]
+
+
 class Client:
     """One keep-alive connection, as a load generator or SDK would hold."""
 
@@ -152,14 +195,17 @@ class Run:
         return streams
 
 
-def cost(requests: int, clients: int) -> dict[str, float]:
-    """Log bytes per request over a mixed run (each environment's cold start included)."""
+def cost(
+    requests: int, clients: int, schedule: list[Request] = SCHEDULE, prefix: str = ""
+) -> dict[str, float]:
+    """Log bytes per request over a mixed run (each environment's cold start included);
+    ``prefix`` names the figures of another mix (``chat_``)."""
     with tempfile.TemporaryDirectory(prefix="bench-cost-") as scratch:
         run = Run(Path(scratch), clients)
 
         def mixed(client: Client, index: int) -> int:
             return len(
-                [client.send(SCHEDULE[n % len(SCHEDULE)]) for n in range(index, requests, clients)]
+                [client.send(schedule[n % len(schedule)]) for n in range(index, requests, clients)]
             )
 
         try:
@@ -183,7 +229,12 @@ def cost(requests: int, clients: int) -> dict[str, float]:
             "cost_run_requests": run.sent,
         }
     )
-    return results
+    return {f"{prefix}{name}": value for name, value in results.items()}
+
+
+def chat_cost(requests: int, clients: int) -> dict[str, float]:
+    """The same figures for the chat mix (``chat_log_bytes_per_request``, ...)."""
+    return cost(requests, clients, CHAT_SCHEDULE, prefix="chat_")
 
 
 def throughput(seconds: float, clients: int) -> dict[str, float]:
@@ -221,10 +272,16 @@ def throughput(seconds: float, clients: int) -> dict[str, float]:
     return {"emulator_rps": round(steady_sent / elapsed, 1), "emulator_rps_requests": steady_sent}
 
 
-def run(requests: int = 10_000, seconds: float = 10.0, clients: int = 8) -> dict[str, float]:
+def run(
+    requests: int = 10_000, seconds: float = 10.0, clients: int = 8, chat_requests: int = 2_000
+) -> dict[str, float]:
     if not HOST_BUILD_DIR.is_dir():
         raise SystemExit("the host build is missing: run `make build-host` first")
-    return {**cost(requests, clients), **throughput(seconds, clients)}
+    return {
+        **cost(requests, clients),
+        **chat_cost(chat_requests, clients),
+        **throughput(seconds, clients),
+    }
 
 
 def _snake(logical_id: str) -> str:

@@ -23,6 +23,8 @@ from dev_support.paths import (
     STATE_DIR,
 )
 
+from .bedrock import BedrockRuntime
+from .bedrock import Fault as BedrockFault
 from .sagemaker import Fault, SageMakerRuntime
 from .stack import MAX_CONCURRENCY, Emulator
 
@@ -51,6 +53,7 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
     )
     key_header = f"-H 'x-api-key: {key}' " if key else ""
     body = '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'
+    chat = '{"model":"chat","messages":[{"role":"user","content":"Hello there"}]}'
     return "\n".join(
         [
             f"model-endpoint emulator on {url}",
@@ -62,10 +65,14 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
             f"  metrics (EMF):       {emulator.sink.metrics_path}   (make report)",
             f"  SageMaker Runtime:   {emulator.sagemaker.url}   (endpoints:"
             f" {', '.join(sorted(emulator.sagemaker.endpoints))})",
+            f"  Bedrock Runtime:     {emulator.bedrock.url}   (models:"
+            f" {', '.join(sorted(emulator.bedrock.models))})",
             f"  failed log batches:  {state_dir / 'dlq'}",
             "",
             f"  curl {key_header}-H 'Content-Type: application/json' \\",
             f"    -d '{body}' {url}/v2/models/iris/infer",
+            f"  curl {key_header}-H 'Content-Type: application/json' \\",
+            f"    -d '{chat}' {url}/v1/chat/completions",
             "",
             "Ctrl-C stops (pending log lines are processed first).",
         ]
@@ -104,12 +111,23 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ENDPOINT=FAULT",
         help=f"make a local SageMaker endpoint fail: {', '.join(Fault)} (repeatable)",
     )
+    parser.add_argument(
+        "--bedrock-fault",
+        action="append",
+        default=[],
+        metavar="MODEL_ID=FAULT",
+        help=f"make a local Bedrock model fail: {', '.join(BedrockFault)} (repeatable)",
+    )
     args = parser.parse_args(argv)
     parameters = local_parameters(dict(item.split("=", 1) for item in args.parameter))
     sagemaker = SageMakerRuntime.default()
     for item in args.sagemaker_fault:
         endpoint, _, fault = item.partition("=")
         sagemaker.inject(endpoint, Fault(fault))
+    bedrock = BedrockRuntime()
+    for item in args.bedrock_fault:
+        model_id, _, fault = item.partition("=")
+        bedrock.inject(model_id, BedrockFault(fault))
     args.state_dir.mkdir(parents=True, exist_ok=True)
     emulator = Emulator(
         args.state_dir,
@@ -120,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         runtime_dir=args.runtime_dir,
         max_concurrency=args.max_concurrency,
         sagemaker=sagemaker,
+        bedrock=bedrock,
     )
     stopping = threading.Event()
 

@@ -26,8 +26,6 @@ from .logs import LogShipper, render
 from .template import AppSpec, Route
 from .validation import validation_error_string
 
-# API Gateway's hard limit for an integration to answer.
-INTEGRATION_LIMIT_S = 29.0
 API_KEY_ID = "local-default-client"
 JSON_MEDIA_TYPE = "application/json"
 
@@ -264,7 +262,8 @@ class Gateway:
             if trace_id and exchange.segment_id
             else None
         )
-        invocation = function.invoke(event, INTEGRATION_LIMIT_S, trace_header, route.qualifier)
+        # The route's integration timeout (timeoutInMillis): past it, the gateway answers 504.
+        invocation = function.invoke(event, route.timeout_s, trace_header, route.qualifier)
         if invocation.outcome == "throttled":
             # Lambda answered 429 without running the function; API Gateway answers 500.
             ctx["$context.integrationStatus"] = 429

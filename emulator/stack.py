@@ -3,7 +3,7 @@
 HTTP -> gateway (routes, key, throttling, validation) -> function worker -> access-log
 line -> subscription batch -> log-processor worker -> metrics, and X-Ray's segments, all
 under a state directory; a SageMaker Runtime stand-in answers models whose backend is an
-endpoint.
+endpoint, a Bedrock Runtime stand-in the chat models.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dev_support.paths import LAMBDA_RUNTIME_DIR, TEMPLATE_PATH
 
+from .bedrock import BedrockRuntime
 from .function import Function
 from .gateway import Gateway, serve
 from .local_pages import DASHBOARD, LocalPages
@@ -61,6 +62,7 @@ class Emulator:
         runtime_dir: Path = LAMBDA_RUNTIME_DIR,
         max_concurrency: int = MAX_CONCURRENCY,
         sagemaker: SageMakerRuntime | None = None,
+        bedrock: BedrockRuntime | None = None,
     ) -> None:
         # Workers run inside their artifact's folder: every path must be absolute.
         state_dir, build_dir = state_dir.resolve(), build_dir.resolve()
@@ -76,7 +78,13 @@ class Emulator:
         self.daemon = XRayDaemon(state_dir / "traces.jsonl")
         # The functions' botocore finds it as SageMaker Runtime's endpoint.
         self.sagemaker = (sagemaker or SageMakerRuntime.default()).start()
-        services = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.sagemaker.url, **LOCAL_CREDENTIALS}
+        # And Bedrock Runtime's (the chat models' Converse).
+        self.bedrock = (bedrock or BedrockRuntime()).start()
+        services = {
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.sagemaker.url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock.url,
+            **LOCAL_CREDENTIALS,
+        }
         environments = itertools.count(1)
 
         def environment(spec: FunctionSpec, artifact: Path) -> Worker:
@@ -192,5 +200,6 @@ class Emulator:
         for function in self.functions.values():
             function.close()
         self.sagemaker.stop()
+        self.bedrock.stop()
         self.daemon.close()
         self.sink.close()

@@ -191,6 +191,8 @@ class Route:
     function: str
     # The alias the integration invokes (AutoPublishAlias), None for the unqualified function.
     qualifier: str | None = None
+    # How long the gateway waits for the integration (its timeoutInMillis; 29 s by default).
+    timeout_s: float = 29.0
 
     @property
     def needs_api_key(self) -> bool:
@@ -273,12 +275,19 @@ def load_app(
     routes = []
     for resource_path, item in openapi["paths"].items():
         for method, operation in item.items():
-            uri = operation["x-amazon-apigateway-integration"]["uri"]
+            integration = operation["x-amazon-apigateway-integration"]
+            uri = integration["uri"]
             target = next(name for name in functions if name in str(uri))
             alias = next((name for a, name in aliases.items() if a in str(uri)), None)
             routes.append(
                 Route(
-                    method.upper(), resource_path, _pattern(resource_path), operation, target, alias
+                    method.upper(),
+                    resource_path,
+                    _pattern(resource_path),
+                    operation,
+                    target,
+                    alias,
+                    float(integration.get("timeoutInMillis", 29000)) / 1000,
                 )
             )
 

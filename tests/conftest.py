@@ -15,6 +15,9 @@ os.environ.update(function_environment("LogProcessorFunction"))
 # Powertools' documented test setting (the inference function's X-Ray provider reads it);
 # tests/functional/test_tracing.py turns tracing on against a daemon of its own.
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+# botocore never asks an instance metadata service for credentials or a region: a test whose
+# client lacks them fails at once instead of trying a link-local address.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 # pytest-socket (--allow-hosts in pyproject.toml) guards connect() only: a UDP datagram
 # needs none. Datagrams, X-Ray segments among them, may go to loopback and nowhere else.

@@ -43,25 +43,36 @@ def clip(text: str, limit: int = 64) -> str:
 
 
 class BackendErrorType(StrEnum):
-    """Why a model's backend (a SageMaker endpoint) failed: the BackendErrors metric's
-    ``error_type``."""
+    """Why a model's backend (a SageMaker endpoint, a Bedrock model) refused or failed a
+    call: the BackendErrors metric's ``error_type``."""
 
     THROTTLED = "Throttled"
     MODEL_ERROR = "ModelError"
     TIMEOUT = "Timeout"
     UNAVAILABLE = "Unavailable"
     ACCESS_DENIED = "AccessDenied"
+    # The backend found the request invalid (Bedrock's ValidationException): the caller's
+    # fault, answered 400, counted but not a failure of the backend (no alarm).
+    INVALID_REQUEST = "InvalidRequest"
 
 
-# The function answers these statuses for a backend's failure, and for nothing else: the
-# log processor, which sees only the status, counts them as error_source=backend.
+# What the function answers for each. Those of BACKEND_FAILURE_STATUS it answers for a
+# backend's failure and for nothing else: the log processor, which sees only the status,
+# counts them as error_source=backend. A 400 is also the function's own answer to a bad
+# request, so an InvalidRequest counts as the function's there.
 BACKEND_STATUS = {
     BackendErrorType.THROTTLED: HTTPStatus.TOO_MANY_REQUESTS,
     BackendErrorType.MODEL_ERROR: HTTPStatus.BAD_GATEWAY,
     BackendErrorType.TIMEOUT: HTTPStatus.GATEWAY_TIMEOUT,
     BackendErrorType.UNAVAILABLE: HTTPStatus.BAD_GATEWAY,
     BackendErrorType.ACCESS_DENIED: HTTPStatus.BAD_GATEWAY,
+    BackendErrorType.INVALID_REQUEST: HTTPStatus.BAD_REQUEST,
 }
+# The kinds that are the backend's failure: the BackendErrors alarm sums these.
+BACKEND_FAILURES = tuple(
+    kind for kind in BackendErrorType if kind is not BackendErrorType.INVALID_REQUEST
+)
+BACKEND_FAILURE_STATUS = {kind: BACKEND_STATUS[kind] for kind in BACKEND_FAILURES}
 
 
 class BackendError(ServiceError):

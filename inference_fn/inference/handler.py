@@ -1,7 +1,8 @@
 """Lambda entry point: Powertools wiring around the protocol and model code.
 
-Models load here, once per execution environment; every route is a thin call
-into ``protocol`` and ``model_registry``, as the Open Inference Protocol lists them.
+Models load here, once per execution environment; every route is a thin call into
+``protocol`` (the Open Inference Protocol's routes, /v2) or ``chat`` (OpenAI's chat
+completions, /v1) and ``model_registry``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from . import __version__, protocol, telemetry
+from . import __version__, chat, protocol, telemetry
 from .errors import ServiceError
 from .model_registry import load_models
 from .rest import Request, Response, Router
@@ -65,11 +66,30 @@ def infer(request: Request, model_name: str, model_version: str | None = None) -
         model_name, model_version, request.request_id, known=known
     ) as record:
         model = REGISTRY.get(model_name, model_version)
+        if model.metadata.is_chat:
+            # Refused before the body is read: a chat model has no tensors to check it against.
+            model.predict({})
         decoded = protocol.decode_request(
             request.body, request.is_base64_encoded, model.metadata, SETTINGS.limits
         )
         prediction = record.predict(model, decoded)
         return protocol.encode_infer_response(model.metadata, decoded, prediction.outputs)
+
+
+@app.get("/v1/models")
+def chat_models(request: Request) -> dict[str, Any]:
+    return chat.model_list(REGISTRY.chat_models())
+
+
+@app.post("/v1/chat/completions")
+def chat_completions(request: Request) -> dict[str, Any]:
+    with telemetry.chat_recorded(
+        request.request_id, request.api_key_id, SETTINGS.client_api_key_ids
+    ) as record:
+        parsed = chat.decode_chat_request(request.body, request.is_base64_encoded, SETTINGS.limits)
+        model = REGISTRY.get(parsed.model)
+        result = record.chat(model, parsed.chat)
+        return chat.completion(request.request_id, model.metadata, result)
 
 
 @app.error_handler(ServiceError)

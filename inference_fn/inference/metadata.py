@@ -7,8 +7,9 @@ starts serving some of its models while a typo hides the others.
 Backends are a tagged union on ``backend.type``; each has a spec here (what the file
 says) and a runtime in ``backends/`` (what answers). ``backend`` absent means
 ``{"type": "onnx"}``: ``model.onnx`` beside the file. ``{"type": "sagemaker", ...}`` is a
-SageMaker endpoint; a new backend adds its spec, a parser in ``BACKEND_PARSERS`` and a
-loader in ``model_registry``.
+SageMaker endpoint; ``{"type": "bedrock", ...}`` a chat model of Amazon Bedrock, served on
+the OpenAI-compatible routes (``/v1``) and declaring no tensors. A new backend adds its spec,
+a parser in ``BACKEND_PARSERS`` and a loader in ``model_registry``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ _ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 # the answer; a test keeps the two in step.
 SAGEMAKER_DEFAULT_TIMEOUT_MS = 5000
 SAGEMAKER_MAX_TIMEOUT_MS = 8000
+# A Bedrock model id (a foundation model of this region, as bedrock:InvokeModel's ARN names
+# it): provider.model-version[:n], lowercase, e.g. amazon.nova-micro-v1:0.
+BEDROCK_MODEL_ID = re.compile(r"[a-z0-9-]{1,32}\.[a-z0-9.:-]{1,95}")
 
 
 class MetadataError(ValueError):
@@ -70,9 +74,31 @@ class SageMakerBackendSpec:
     type: str = field(default="sagemaker", init=False)
 
 
-BackendSpec = OnnxBackendSpec | SageMakerBackendSpec
+@dataclass(frozen=True)
+class BedrockBackendSpec:
+    """A chat model of Amazon Bedrock, called with ``Converse``; its prices (US dollars per
+    1,000 tokens) give EstimatedCost, which is absent when either price is not declared."""
+
+    model_id: str
+    price_per_1k_input_tokens: float | None = None
+    price_per_1k_output_tokens: float | None = None
+    type: str = field(default="bedrock", init=False)
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
+        """US dollars for one call, or None without both prices."""
+        if self.price_per_1k_input_tokens is None or self.price_per_1k_output_tokens is None:
+            return None
+        return (
+            input_tokens * self.price_per_1k_input_tokens
+            + output_tokens * self.price_per_1k_output_tokens
+        ) / 1000
+
+
+BackendSpec = OnnxBackendSpec | SageMakerBackendSpec | BedrockBackendSpec
+# Backends whose models chat (the /v1 routes) rather than take tensors (the /v2 routes).
+CHAT_BACKENDS = frozenset({"bedrock"})
 # What the model metadata route says a model runs on, unless its file says otherwise.
-DEFAULT_PLATFORM = {"onnx": "onnxruntime_onnx", "sagemaker": "sagemaker"}
+DEFAULT_PLATFORM = {"onnx": "onnxruntime_onnx", "sagemaker": "sagemaker", "bedrock": "bedrock"}
 
 
 @dataclass(frozen=True)
@@ -90,6 +116,10 @@ class ModelMetadata:
     @property
     def output_names(self) -> list[str]:
         return [spec.name for spec in self.outputs]
+
+    @property
+    def is_chat(self) -> bool:
+        return self.backend.type in CHAT_BACKENDS
 
 
 class _Reader:
@@ -171,10 +201,29 @@ def _sagemaker_backend(reader: _Reader) -> SageMakerBackendSpec:
     )
 
 
+def _price(reader: _Reader, key: str) -> float | None:
+    value = reader.raw.get(key)
+    if value is None:
+        return None
+    if type(value) not in (int, float) or not 0 <= value < 1000:
+        reader.fail(key, "must be a number of US dollars per 1,000 tokens, from 0 to 1000")
+    return float(value)
+
+
+def _bedrock_backend(reader: _Reader) -> BedrockBackendSpec:
+    reader.only({"type", "model_id", "price_per_1k_input_tokens", "price_per_1k_output_tokens"})
+    return BedrockBackendSpec(
+        model_id=reader.text("model_id", BEDROCK_MODEL_ID),
+        price_per_1k_input_tokens=_price(reader, "price_per_1k_input_tokens"),
+        price_per_1k_output_tokens=_price(reader, "price_per_1k_output_tokens"),
+    )
+
+
 # One parser per backend type; a new backend adds its spec above and a line here.
 BACKEND_PARSERS: dict[str, Callable[[_Reader], BackendSpec]] = {
     "onnx": _onnx_backend,
     "sagemaker": _sagemaker_backend,
+    "bedrock": _bedrock_backend,
 }
 
 
@@ -201,12 +250,18 @@ def parse_metadata(raw: Any, source: str) -> ModelMetadata:
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         reader.fail("labels", "must be a list of strings")
     backend = _backend(reader)
+    chat = backend.type in CHAT_BACKENDS
+    if chat:
+        # A chat model takes messages, not tensors: the /v2 routes refuse to infer with it.
+        for key in ("inputs", "outputs", "labels", "sha256"):
+            if key in reader.raw:
+                reader.fail(key, f"is not for a chat model (backend {backend.type!r})")
     return ModelMetadata(
         name=reader.text("name", NAME_PATTERN),
         version=version,
         platform=reader.optional_text("platform") or DEFAULT_PLATFORM[backend.type],
-        inputs=_tensors(reader, "inputs"),
-        outputs=_tensors(reader, "outputs"),
+        inputs=() if chat else _tensors(reader, "inputs"),
+        outputs=() if chat else _tensors(reader, "outputs"),
         labels=tuple(labels),
         sha256=reader.optional_text("sha256", _SHA256),
         backend=backend,

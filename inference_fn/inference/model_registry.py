@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import Backend, Prediction
+from .backends import Backend, ChatBackend, ChatRequest, ChatResult, Prediction
 from .backends import onnx as onnx_backend
+from .backends.bedrock import BedrockBackend, BedrockClients
 from .backends.sagemaker import SageMakerBackend, SageMakerClients
-from .errors import NotFound, clip
+from .errors import BadRequest, NotFound, clip
 from .metadata import (
     METADATA_FILE,
     MODEL_FILE,
+    BedrockBackendSpec,
     ModelMetadata,
     OnnxBackendSpec,
     SageMakerBackendSpec,
@@ -37,6 +39,15 @@ class LoadedModel:
 
     def predict(self, feeds: Mapping[str, np.ndarray]) -> Prediction:
         return self.backend.predict(feeds)
+
+    def chat(self, request: ChatRequest) -> ChatResult:
+        backend = self.backend
+        if not isinstance(backend, ChatBackend):
+            raise BadRequest(
+                f"model '{self.metadata.name}' is not a chat model: send it Open Inference"
+                " Protocol requests at POST /v2/models/{name}/infer"
+            )
+        return backend.chat(request)
 
 
 def _version_key(version: str) -> tuple[int, int | str]:
@@ -63,6 +74,11 @@ class ModelRegistry:
 
     def versions(self, name: str) -> list[str]:
         return list(self._get_versions(name))
+
+    def chat_models(self) -> list[ModelMetadata]:
+        """The latest version of each chat model, by name (GET /v1/models)."""
+        latest = (self.get(name).metadata for name in self.names)
+        return [metadata for metadata in latest if metadata.is_chat]
 
     def get(self, name: str, version: str | None = None) -> LoadedModel:
         """The model at ``version``, or its latest version when none is asked for."""
@@ -92,6 +108,10 @@ class ModelsDirectory:
     checksums_required: bool = False
 
 
+# Converse's read timeout where no settings say otherwise (tools and tests loading a folder).
+DEFAULT_CONVERSE_TIMEOUT_MS = 25_000
+
+
 class ModelLoadError(ValueError):
     """A model the function cannot serve: init fails, naming it."""
 
@@ -100,9 +120,10 @@ class _Loader:
     """Turns each model's metadata into its backend; what backends share (ONNX Runtime's
     options, SageMaker's clients) is made once, SageMaker's only when a model needs it."""
 
-    def __init__(self, sagemaker: SageMakerClients | None) -> None:
+    def __init__(self, sagemaker: SageMakerClients | None, bedrock: BedrockClients) -> None:
         self._onnx_options = onnx_backend.session_options()
         self._sagemaker = sagemaker
+        self._bedrock = bedrock
 
     def load(self, metadata_file: Path, directory: ModelsDirectory) -> LoadedModel:
         metadata = read_metadata(metadata_file)
@@ -124,17 +145,23 @@ class _Loader:
             if self._sagemaker is None:
                 self._sagemaker = SageMakerClients()
             return LoadedModel(metadata, SageMakerBackend(spec, metadata, self._sagemaker))
+        if isinstance(spec, BedrockBackendSpec):
+            return LoadedModel(metadata, BedrockBackend(spec, metadata, self._bedrock))
         raise ModelLoadError(f"{metadata_file}: backend {spec.type!r} has no loader")
 
 
 def load_registry(
-    directories: Sequence[ModelsDirectory] | Path, *, sagemaker: SageMakerClients | None = None
+    directories: Sequence[ModelsDirectory] | Path,
+    *,
+    sagemaker: SageMakerClients | None = None,
+    bedrock: BedrockClients | None = None,
 ) -> ModelRegistry:
     """Every ``<name>/<version>/`` of ``directories``; a name in two directories fails.
-    ``sagemaker`` makes the SageMaker clients (tests hand in stubbed ones)."""
+    ``sagemaker`` and ``bedrock`` make the backends' clients (tests hand in stubbed ones);
+    Bedrock's client is made when a chat request first needs it."""
     if isinstance(directories, Path):
         directories = [ModelsDirectory(directories, str(directories))]
-    loader = _Loader(sagemaker)
+    loader = _Loader(sagemaker, bedrock or BedrockClients(DEFAULT_CONVERSE_TIMEOUT_MS))
     models: list[LoadedModel] = []
     origins: dict[str, str] = {}
     for directory in directories:
@@ -161,4 +188,4 @@ def load_models(settings: Settings) -> ModelRegistry:
         directories.append(
             ModelsDirectory(fetched, settings.models_s3_uri, checksums_required=True)
         )
-    return load_registry(directories)
+    return load_registry(directories, bedrock=BedrockClients(settings.converse_timeout_ms))

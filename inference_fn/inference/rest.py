@@ -36,6 +36,8 @@ class Request:
     is_base64_encoded: bool
     # API Gateway's request id (the access log's), else Lambda's for a direct invocation.
     request_id: str
+    # The caller's API key id (AuthMode API_KEY), as the access log's apiKeyId.
+    api_key_id: str | None = None
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any], lambda_request_id: str) -> Request:
@@ -46,6 +48,7 @@ class Request:
             body=event.get("body"),
             is_base64_encoded=bool(event.get("isBase64Encoded")),
             request_id=context.get("requestId") or lambda_request_id,
+            api_key_id=(context.get("identity") or {}).get("apiKeyId") or None,
         )
 
 

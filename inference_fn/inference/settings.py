@@ -36,6 +36,11 @@ class Settings:
     models_dir: Path
     # ModelsS3Uri: "" (the package's models only), s3://bucket/prefix/, or file:///path here.
     models_s3_uri: str
+    # The Converse client's read timeout: below the function's timeout, itself below the
+    # chat route's integration timeout (the template derives all three from one parameter).
+    converse_timeout_ms: int = 25_000
+    # ClientMetricsApiKeyIds: the API key ids whose tokens get their own ClientTokens series.
+    client_api_key_ids: frozenset[str] = frozenset()
 
 
 def required(environ: Mapping[str, str], name: str) -> str:
@@ -84,4 +89,10 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         ),
         models_dir=Path(environ.get("MODELS_DIR") or BUNDLED_MODELS_DIR),
         models_s3_uri=present(environ, "MODELS_S3_URI"),
+        converse_timeout_ms=_positive_int(environ, "CONVERSE_TIMEOUT_MS"),
+        client_api_key_ids=frozenset(
+            item.strip()
+            for item in present(environ, "CLIENT_API_KEY_IDS").split(",")
+            if item.strip()
+        ),
     )

@@ -28,7 +28,7 @@ from .protocol import mean_confidence
 from .xray import LambdaXRayProvider
 
 if TYPE_CHECKING:
-    from .backends import Prediction
+    from .backends import ChatRequest, ChatResult, Prediction
     from .model_registry import LoadedModel
     from .protocol import InferRequest
 
@@ -42,6 +42,7 @@ MODEL_DIMENSIONS = ("service", "model")
 ROLLUP_DIMENSIONS = ("service",)
 FUNCTION_DIMENSIONS = ("function_name", "service")
 BACKEND_DIMENSIONS = ("service", "model", "error_type")
+CLIENT_TOKEN_DIMENSIONS = ("service", "api_key", "token_type")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ MODEL_LATENCY = MetricSpec(
     "ModelLatency",
     MetricUnit.Milliseconds,
     MODEL_DIMENSIONS,
-    "time inside the ONNX Runtime call, or the backend call's round trip (SageMaker)",
+    "time inside the ONNX Runtime call, or the backend call's round trip (SageMaker, Bedrock's"
+    " Converse); the roll-up is the tensor models' (a chat model's has its `model` series only)",
 )
 HANDLER_LATENCY = MetricSpec(
     "HandlerLatency",
@@ -99,8 +101,36 @@ BACKEND_ERRORS = MetricSpec(
     "BackendErrors",
     MetricUnit.Count,
     BACKEND_DIMENSIONS,
-    "1 per infer request whose model backend (SageMaker) failed, by `error_type`: "
-    + ", ".join(f"`{kind}`" for kind in BackendErrorType),
+    "1 per request whose model backend (SageMaker, Bedrock) refused or failed the call, by"
+    " `error_type`: " + ", ".join(f"`{kind}`" for kind in BackendErrorType),
+)
+INPUT_TOKENS = MetricSpec(
+    "InputTokens", MetricUnit.Count, MODEL_DIMENSIONS, "prompt tokens of each chat completion"
+)
+OUTPUT_TOKENS = MetricSpec(
+    "OutputTokens",
+    MetricUnit.Count,
+    MODEL_DIMENSIONS,
+    "completion tokens of each chat completion",
+)
+OUTPUT_TOKENS_PER_SECOND = MetricSpec(
+    "OutputTokensPerSecond",
+    MetricUnit.CountPerSecond,
+    MODEL_DIMENSIONS,
+    "completion tokens / the Converse call's time, each chat completion",
+)
+ESTIMATED_COST = MetricSpec(
+    "EstimatedCost",
+    MetricUnit.NoUnit,
+    MODEL_DIMENSIONS,
+    "US dollars of each chat completion at the model's declared prices (absent without them)",
+)
+CLIENT_TOKENS = MetricSpec(
+    "ClientTokens",
+    MetricUnit.Count,
+    CLIENT_TOKEN_DIMENSIONS,
+    "tokens of each chat completion of an API key in ClientMetricsApiKeyIds, by `token_type`:"
+    " `input`, `output`",
 )
 
 CONTRACT: tuple[MetricSpec, ...] = (
@@ -113,6 +143,23 @@ CONTRACT: tuple[MetricSpec, ...] = (
     COLD_START,
     INIT_DURATION,
     BACKEND_ERRORS,
+    INPUT_TOKENS,
+    OUTPUT_TOKENS,
+    OUTPUT_TOKENS_PER_SECOND,
+    ESTIMATED_COST,
+    CLIENT_TOKENS,
+)
+
+# What a chat completion writes beyond an infer request's Inferences, InferenceErrors and
+# HandlerLatency: the README's "Chat metrics" table.
+CHAT_CONTRACT: tuple[MetricSpec, ...] = (
+    INPUT_TOKENS,
+    OUTPUT_TOKENS,
+    MODEL_LATENCY,
+    OUTPUT_TOKENS_PER_SECOND,
+    ESTIMATED_COST,
+    CLIENT_TOKENS,
+    BACKEND_ERRORS,
 )
 
 # Service and namespace come from the environment the template sets (Powertools reads
@@ -122,7 +169,8 @@ logger = Logger()
 metrics = Metrics()
 # X-Ray without the X-Ray SDK (see xray.py). disabled=False always: Powertools would
 # import the SDK to switch it off; the provider honours POWERTOOLS_TRACE_DISABLED itself.
-# Nothing to patch: the one other service it may call (SageMaker) is timed inside "## predict".
+# Nothing to patch: the other services it may call (SageMaker, Bedrock) are timed inside
+# "## predict" and "## chat".
 tracer = Tracer(provider=LambdaXRayProvider.from_environment(), disabled=False, auto_patch=False)
 
 # Health and metadata requests publish no application metrics by design.
@@ -336,3 +384,154 @@ def inference_recorded(
             )
         raise
     record_inference(recording.record(HTTPStatus.OK))
+
+
+# --------------------------------------------------------------------------- chat
+
+
+@dataclass(frozen=True)
+class ChatRecord:
+    """What one chat completion did: its metrics and the fields of its log line (counts,
+    model, finish reason and timings; never a word of the conversation)."""
+
+    model: str
+    model_version: str | None
+    status: int
+    handler_latency_ms: float
+    request_id: str
+    api_key_id: str | None = None
+    result: ChatResult | None = None
+    cost: float | None = None
+    error: str | None = None
+
+
+def _publish_alone(spec: MetricSpec, value: float, **dimensions: str) -> None:
+    """``spec`` in a document of its own, with ``dimensions`` (and ``service``) only."""
+    emf = AmazonCloudWatchEMFProvider(namespace=metrics.namespace, service=str(metrics.service))
+    emf.add_metric(name=spec.name, unit=spec.unit, value=value)
+    for name, dimension_value in dimensions.items():
+        emf.add_dimension(name=name, value=dimension_value)
+    emf.flush_metrics()
+
+
+def record_chat(record: ChatRecord, client_api_key_ids: frozenset[str] = frozenset()) -> None:
+    """Metrics of one chat completion, in the invocation's EMF line (also its log line),
+    plus documents of their own for what takes other dimensions: the chat model's
+    ModelLatency (no roll-up: the roll-up's alarm is the tensor models' objective) and the
+    allow-listed API keys' ClientTokens."""
+    metrics.add_dimension(name="model", value=record.model)
+    metrics.add_dimensions(**dict.fromkeys(ROLLUP_DIMENSIONS, str(metrics.service)))
+    result = record.result
+    succeeded = record.status < 400 and result is not None
+    _add(INFERENCE_ERRORS, 0 if succeeded else 1)
+    properties: dict[str, object] = {
+        "correlation_id": record.request_id,
+        "model_version": record.model_version,
+        "status": record.status,
+    }
+    if record.api_key_id is not None:
+        properties["api_key_id"] = record.api_key_id
+    if succeeded and result is not None:
+        _add(INFERENCES, 1)
+        _add(HANDLER_LATENCY, round(record.handler_latency_ms, 3))
+        _add(INPUT_TOKENS, result.input_tokens)
+        _add(OUTPUT_TOKENS, result.output_tokens)
+        if result.latency_ms > 0:
+            rate = result.output_tokens / (result.latency_ms / 1000.0)
+            _add(OUTPUT_TOKENS_PER_SECOND, round(rate, 2))
+        if record.cost is not None:
+            _add(ESTIMATED_COST, round(record.cost, 10))
+        # The one per-caller figure every line carries: Contributor Insights ranks API keys
+        # by its sum ("top API keys by tokens") without a metric series per key.
+        properties["total_tokens"] = result.input_tokens + result.output_tokens
+        properties["finish_reason"] = result.stop_reason
+        _publish_alone(MODEL_LATENCY, round(result.latency_ms, 3), model=record.model)
+        if record.api_key_id is not None and record.api_key_id in client_api_key_ids:
+            for token_type, tokens in (
+                ("input", result.input_tokens),
+                ("output", result.output_tokens),
+            ):
+                _publish_alone(
+                    CLIENT_TOKENS, tokens, api_key=record.api_key_id, token_type=token_type
+                )
+    trace_id = os.environ.get("_X_AMZN_TRACE_ID")
+    if trace_id:
+        properties["xray_trace_id"] = trace_id.partition(";")[0].removeprefix("Root=")
+    if record.error is not None:
+        properties["error"] = record.error
+    for key, value in properties.items():
+        metrics.add_metadata(key=key, value=value)
+
+
+@dataclass
+class ChatRecording:
+    """What a chat completion has learnt so far; recorded whichever way the request ends."""
+
+    request_id: str
+    api_key_id: str | None
+    model: str = UNKNOWN_MODEL
+    model_version: str | None = None
+    result: ChatResult | None = None
+    cost: float | None = None
+
+    def found(self, model: LoadedModel) -> None:
+        """The request names a model this function serves: its metrics name it."""
+        self.model, self.model_version = model.metadata.name, model.metadata.version
+
+    def chat(self, model: LoadedModel, request: ChatRequest) -> ChatResult:
+        """The model's reply, inside the request's one subsegment (counts, no text)."""
+        self.found(model)
+        with tracer.provider.in_subsegment("## chat") as subsegment:
+            subsegment.put_annotation("model", model.metadata.name)
+            subsegment.put_annotation("model_version", model.metadata.version)
+            subsegment.put_annotation("backend", model.metadata.backend.type)
+            result = model.chat(request)
+        self.result = result
+        cost = getattr(model.metadata.backend, "cost", None)
+        if callable(cost):
+            self.cost = cost(result.input_tokens, result.output_tokens)
+        return result
+
+    def record(self, status: int, error: str | None = None) -> ChatRecord:
+        return ChatRecord(
+            self.model,
+            self.model_version,
+            status,
+            _INVOCATION.elapsed_ms(),
+            self.request_id,
+            api_key_id=self.api_key_id,
+            result=self.result if status < 400 else None,
+            cost=self.cost,
+            error=error,
+        )
+
+
+def _logged_error(error: ServiceError) -> str:
+    """What the log line says of a refusal: a backend's own wording may quote the request,
+    so a request the backend refused is logged by kind only."""
+    if isinstance(error, BackendError) and error.error_type is BackendErrorType.INVALID_REQUEST:
+        return "model backend refused the request (InvalidRequest)"
+    return error.message
+
+
+@contextmanager
+def chat_recorded(
+    request_id: str, api_key_id: str | None, client_api_key_ids: frozenset[str] = frozenset()
+) -> Iterator[ChatRecording]:
+    """Record the chat completion run inside: 200 when it completes, else the status of the
+    ``ServiceError`` it raised, or 500 (the error is raised on, for the error map)."""
+    recording = ChatRecording(request_id, api_key_id)
+    try:
+        yield recording
+    except Exception as error:
+        if isinstance(error, BackendError):
+            record_backend_error(recording.model, error)
+        if isinstance(error, ServiceError):
+            record_chat(recording.record(error.status, _logged_error(error)), client_api_key_ids)
+        else:
+            record_chat(
+                recording.record(HTTPStatus.INTERNAL_SERVER_ERROR, type(error).__name__),
+                client_api_key_ids,
+            )
+        raise
+    record_chat(recording.record(HTTPStatus.OK), client_api_key_ids)

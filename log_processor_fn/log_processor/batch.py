@@ -191,7 +191,7 @@ def _aggregate(aggregates: Aggregates, minute: int, group: _Group, settings: Set
     stage = record.stage or settings.default_stage
     route_values = (service, stage, derived.route)
     aggregates.count(minute, m.REQUESTS, (*route_values, derived.status_class), requests)
-    objective = settings.latency_objective_ms
+    objective = settings.objective_ms(derived.route)
     slow = sum(1 for latency in group.latency if latency > objective)
     # One series, so one document: the latency SLO divides the one by the other.
     stage_series = aggregates.at(minute, m.STAGE, (service, stage))

@@ -18,6 +18,10 @@ class ConfigurationError(ValueError):
     """The function's environment is missing or holds an invalid setting."""
 
 
+# The OpenAI-compatible chat route: completions take seconds, and have their own objective.
+CHAT_ROUTE = "POST /v1/chat/completions"
+
+
 @dataclass(frozen=True)
 class Settings:
     namespace: str
@@ -28,8 +32,14 @@ class Settings:
     known_models: frozenset[str]
     client_api_keys: frozenset[str]
     fields: FieldMap
-    # Requests slower than this (responseLatency, ms) count as SlowRequests.
+    # Requests slower than this (responseLatency, ms) count as SlowRequests...
     latency_objective_ms: float
+    # ...except chat completions, which have their own objective (ChatLatencySloThresholdMs).
+    chat_latency_objective_ms: float = 10_000.0
+
+    def objective_ms(self, route: str) -> float:
+        """The latency objective of ``route`` (``METHOD /resource``)."""
+        return self.chat_latency_objective_ms if route == CHAT_ROUTE else self.latency_objective_ms
 
 
 def _names(raw: str) -> frozenset[str]:
@@ -76,4 +86,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         client_api_keys=_names(environ.get("CLIENT_API_KEY_IDS", "")),
         fields=field_map(environ.get("ACCESS_LOG_FORMAT")),
         latency_objective_ms=_positive_number(environ, "LATENCY_SLO_MS"),
+        chat_latency_objective_ms=_positive_number(environ, "CHAT_LATENCY_SLO_MS"),
     )

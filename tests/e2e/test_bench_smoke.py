@@ -12,16 +12,20 @@ def test_monitoring_run_accounts_for_every_request_and_prices_its_bytes() -> Non
     if not HOST_BUILD_DIR.is_dir():
         pytest.skip("the host build is missing")
 
-    results = monitoring.run(requests=60, seconds=0.5, clients=3)
+    results = monitoring.run(requests=60, seconds=0.5, clients=3, chat_requests=30)
 
     assert results["cost_run_requests"] == 60
+    assert results["chat_cost_run_requests"] == 30
     parts = ("access_log", "inference", "log_processor")
-    total = sum(results[f"{part}_bytes_per_request"] for part in parts)
-    assert all(results[f"{part}_bytes_per_request"] > 0 for part in parts)
-    assert results["log_bytes_per_request"] == pytest.approx(total, abs=0.2)
-    assert results["monitoring_usd_per_million"] == pytest.approx(
-        results["log_bytes_per_request"] * 1e6 / 1e9 * 0.50, rel=1e-3
-    )
+    for mix in ("", "chat_"):
+        total = sum(results[f"{mix}{part}_bytes_per_request"] for part in parts)
+        assert all(results[f"{mix}{part}_bytes_per_request"] > 0 for part in parts)
+        assert results[f"{mix}log_bytes_per_request"] == pytest.approx(total, abs=0.2)
+        assert results[f"{mix}monitoring_usd_per_million"] == pytest.approx(
+            results[f"{mix}log_bytes_per_request"] * 1e6 / 1e9 * 0.50, rel=1e-3
+        )
+    # A completion's line carries more metrics than an inference's.
+    assert results["chat_inference_bytes_per_request"] > results["inference_bytes_per_request"]
     assert results["custom_metric_series"] > 0
     assert results["emulator_rps"] > 0
 

@@ -75,6 +75,14 @@ def test_every_route_then_its_access_log_and_metrics(running: Running) -> None:
     infer = client.request("POST", "/v2/models/digits/versions/1/infer", digits_body(digits_rows))
     expect("POST", INFER_VERSION, 200, infer.status)
     assert infer.body["outputs"][0]["data"] == [int(digits.target[i]) for i in (0, 1)]
+    # OpenAI's routes, the chat model answered by the emulator's Bedrock stand-in.
+    models = client.request("GET", "/v1/models")
+    expect("GET", "/v1/models", 200, models.status)
+    assert [model["id"] for model in models.body["data"]] == ["chat"]
+    chat = {"model": "chat", "messages": [{"role": "user", "content": "Hello"}]}
+    completion = client.request("POST", "/v1/chat/completions", chat)
+    expect("POST", "/v1/chat/completions", 200, completion.status)
+    assert completion.body["object"] == "chat.completion"
     # A body that is not UTF-8 text is not JSON: the gateway's validator refuses it.
     binary = client.request(
         "POST", "/v2/models/iris/infer", raw=json.dumps(iris_body(iris_rows)).encode() + b" \xff"
@@ -83,9 +91,9 @@ def test_every_route_then_its_access_log_and_metrics(running: Running) -> None:
     assert binary.body["error"].startswith("Invalid request body: [Invalid JSON: ")
 
     # The gateway's own answers.
-    missing = client.request("GET", "/v1/models", key=None)
+    missing = client.request("GET", "/v1/embeddings", key=None)
     expect("GET", "-", 403, missing.status)
-    assert missing.body["error"].startswith("No route takes GET /prod/v1/models: ")
+    assert missing.body["error"].startswith("No route takes GET /prod/v1/embeddings: ")
     bad_key = client.request("POST", "/v2/models/iris/infer", iris_body(iris_rows), key="wrong")
     expect("POST", INFER, 403, bad_key.status)
     no_key = client.request("GET", "/v2/models/iris", key=None)
@@ -133,7 +141,9 @@ def test_every_route_then_its_access_log_and_metrics(running: Running) -> None:
     )
     model_requests = sums(metrics, "ModelRequests", "model")
     assert model_requests == Counter({("iris",): 10, ("digits",): 5, ("unknown",): 1})
-    assert sums(metrics, "Inferences", "model") == Counter({("iris",): 1, ("digits",): 1})
+    assert sums(metrics, "Inferences", "model") == Counter(
+        {("iris",): 1, ("digits",): 1, ("chat",): 1}
+    )
     assert sums(metrics, "LogLines", "service")[("model-endpoint",)] == len(sent)
 
 

@@ -37,6 +37,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 SCREENSHOT = STATE_DIR / "dashboard.png"
+CHAT = {"model": "chat", "messages": [{"role": "user", "content": "What does an API gateway do?"}]}
 IRIS = {
     "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]
 }
@@ -79,8 +80,11 @@ def after_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
     for _ in range(3):
         client.request("POST", "/v2/models/iris-sagemaker/infer", IRIS)
     running.emulator.sagemaker.inject("local-iris", None)
+    # Chat completions through the Bedrock stand-in: the chat row's data.
+    for _ in range(3):
+        client.request("POST", "/v1/chat/completions", CHAT)
     deadline = time.monotonic() + 30
-    while running.emulator.shipper.delivered < 307:
+    while running.emulator.shipper.delivered < 310:
         assert time.monotonic() < deadline, "the access log was not processed within 30 s"
         time.sleep(0.1)
     yield running

@@ -82,7 +82,8 @@ def test_an_unknown_route_names_the_method_and_path_and_the_unsigned_case(
     assert reply.status == 403
     assert reply.body["error"] == (
         "No route takes DELETE /prod/v2/models/iris: check the method and the path (every route"
-        " starts with /prod/v2). An API with IAM auth gives this answer to unsigned requests"
+        " starts with /prod/v2, or /prod/v1 for OpenAI clients). An API with IAM auth gives this"
+        " answer to unsigned requests"
         " too: sign them with SigV4."
     )
 

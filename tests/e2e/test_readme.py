@@ -17,6 +17,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -116,8 +117,18 @@ def readme_blocks() -> list[list[Command]]:
 
 
 def api_block() -> list[Command]:
-    (block,) = [block for block in readme_blocks() if block[0].text == API_BLOCK]
-    return block
+    """The API's blocks (the OIP routes' and the LLM endpoints'), each starting with the alias."""
+    blocks = [block for block in readme_blocks() if block[0].text == API_BLOCK]
+    assert len(blocks) == 2
+    return [command for block in blocks for command in block]
+
+
+def python_block(heading: str) -> str:
+    """The first ``python`` block under ``heading``."""
+    text = README.read_text()
+    section = text[text.index(f"\n{heading}\n") :]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start : section.index("```", start)]
 
 
 def test_every_readme_command_is_run_here_or_says_why_not() -> None:
@@ -262,6 +273,26 @@ def test_make_run_answers_the_readme_api_as_documented(make_run: tuple[Server, P
         assert_documented(command, status, body)
         requests += 1
     assert requests >= 10
+
+
+def test_the_openai_example_runs_against_make_run(make_run: tuple[Server, Path]) -> None:
+    server, state = make_run
+    key = (state / "api-key").read_text().strip()
+    script = python_block("## LLM endpoints")
+
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**ENV, "URL": server.url, "KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    models, answer = done.stdout.splitlines()
+    assert models == "['chat']"
+    assert answer.startswith("This is the local Bedrock stand-in.")
 
 
 def test_make_run_banner_curl_works_and_ctrl_c_drains(make_run: tuple[Server, Path]) -> None:

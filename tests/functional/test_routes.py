@@ -186,9 +186,9 @@ def test_unknown_version_gets_404(invoke: Invoke, event_name: str) -> None:
 
 
 def test_unknown_route_gets_json_404(invoke: Invoke) -> None:
-    event = {**load_event("health_live"), "path": "/v1/models", "resource": "/v1/models"}
+    event = {**load_event("health_live"), "path": "/v1/embeddings", "resource": "/v1/embeddings"}
 
     result = invoke(event)
 
     assert result.status == 404
-    assert "/v1/models" in result.body["error"]
+    assert "/v1/embeddings" in result.body["error"]

@@ -11,7 +11,7 @@ import pytest
 
 from dev_support.lambda_events import load_event, with_body
 from inference import handler, telemetry
-from inference.errors import BackendErrorType
+from inference.errors import BACKEND_FAILURES, BackendErrorType
 from tests.functional.conftest import Invocation, Invoke
 from tests.sagemaker import (
     MODEL,
@@ -109,7 +109,7 @@ ANSWERS = {
 }
 
 
-@pytest.mark.parametrize("kind", list(BackendErrorType))
+@pytest.mark.parametrize("kind", BACKEND_FAILURES)
 def test_each_backend_failure_answers_its_status_and_counts_its_kind(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: BackendErrorType
 ) -> None:

@@ -25,6 +25,8 @@ OIP_ROUTES = {
     ("POST", "/v2/models/{model_name}/infer"),
     ("POST", "/v2/models/{model_name}/versions/{model_version}/infer"),
 }
+# OpenAI's, for chat models.
+CHAT_ROUTES = {("GET", "/v1/models"), ("POST", "/v1/chat/completions")}
 HEALTH = {"/v2/health/live", "/v2/health/ready"}
 
 
@@ -53,8 +55,8 @@ def test_the_template_deploys_the_openapi_document() -> None:
     assert api["Name"] == {"Fn::Sub": "${AWS::StackName}-api"}
 
 
-def test_document_has_exactly_the_oip_routes() -> None:
-    assert {(method, path) for method, path, _ in operations()} == OIP_ROUTES
+def test_document_has_exactly_the_oip_and_chat_routes() -> None:
+    assert {(method, path) for method, path, _ in operations()} == OIP_ROUTES | CHAT_ROUTES
 
 
 def test_every_operation_proxies_to_the_inference_function() -> None:
@@ -90,7 +92,7 @@ def test_infer_bodies_are_validated_at_the_gateway() -> None:
     document = openapi()
     validators = document["x-amazon-apigateway-request-validators"]
 
-    infer = [op for method, _, op in operations() if method == "POST"]
+    infer = [op for method, path, op in operations() if method == "POST" and path.startswith("/v2")]
     assert len(infer) == 2
     for operation in infer:
         assert validators[operation["x-amazon-apigateway-request-validator"]]["validateRequestBody"]

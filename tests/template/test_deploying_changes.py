@@ -23,6 +23,8 @@ ALTERNATIVES = {
     "LogLevel": "ERROR",
     "LambdaSystemLogLevel": "INFO",
     "SnapStart": "Enabled",
+    # One of its allowed values: the function's timeouts are mapped from it.
+    "ChatIntegrationTimeoutMs": "60000",
 }
 
 

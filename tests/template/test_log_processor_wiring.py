@@ -16,7 +16,10 @@ def test_function_runtime_and_reads_the_template_access_log_format() -> None:
     env = function["Environment"]["Variables"]
     assert env["ACCESS_LOG_FORMAT"] == {"Fn::FindInMap": ["AccessLog", "Format", "Json"]}
     settings = load_settings(function_environment("LogProcessorFunction"))
-    assert settings.known_models == frozenset({"diabetes", "digits", "iris"})
+    assert settings.known_models == frozenset({"chat", "diabetes", "digits", "iris"})
+    assert settings.chat_latency_objective_ms == float(
+        parameter_default("ChatLatencySloThresholdMs")
+    )
     assert settings.fields.names["requestId"] == "request_id"
     assert settings.latency_objective_ms == float(parameter_default("LatencySloThresholdMs"))
 

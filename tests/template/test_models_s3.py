@@ -25,7 +25,8 @@ def role_policies(parameters: dict[str, str]) -> dict[str, list[dict[str, Any]]]
 def test_without_models_in_s3_the_function_gets_no_s3_permission() -> None:
     policies = role_policies({})
 
-    assert list(policies) == ["write-own-logs-and-traces"]
+    # (and the bundled chat model's Bedrock grant, tests/template/test_chat_endpoints.py)
+    assert list(policies) == ["write-own-logs-and-traces", "invoke-bedrock-models"]
     assert "s3:" not in str(policies)
 
 

@@ -45,6 +45,7 @@ def test_endpoints_and_models_in_s3_are_granted_side_by_side() -> None:
         "write-own-logs-and-traces",
         "read-models",
         "invoke-sagemaker-endpoints",
+        "invoke-bedrock-models",
     ]
 
 

@@ -15,7 +15,7 @@ def test_by_default_the_models_behind_the_local_endpoint_are_served_and_named() 
     assert parameters == {
         "AuthMode": "NONE",
         "ModelsS3Uri": LOCAL_MODELS_DIR.as_uri(),
-        "KnownModels": "diabetes,digits,iris,iris-sagemaker",
+        "KnownModels": "chat,diabetes,digits,iris,iris-sagemaker",
     }
 
 
@@ -24,7 +24,7 @@ def test_a_folder_of_your_models_replaces_them_and_is_named(tmp_path: Path) -> N
 
     parameters = local_parameters({"ModelsS3Uri": tmp_path.as_uri()})
 
-    assert parameters["KnownModels"] == "churn,diabetes,digits,iris"
+    assert parameters["KnownModels"] == "chat,churn,diabetes,digits,iris"
 
 
 def test_what_is_given_is_kept() -> None:

@@ -47,7 +47,8 @@ def registry_of(*versions: tuple[str, str]) -> ModelRegistry:
 def test_bundled_models_load_with_their_metadata() -> None:
     registry = load_registry(MODELS_DIR)
 
-    assert registry.names == ["diabetes", "digits", "iris"]
+    assert registry.names == ["chat", "diabetes", "digits", "iris"]
+    assert [model.name for model in registry.chat_models()] == ["chat"]
     digits = registry.get("digits")
     assert digits.metadata.inputs == (TensorSpec("input", "FP32", (-1, 64)),)
     assert digits.metadata.labels == tuple(str(n) for n in range(10))

@@ -29,7 +29,7 @@ def test_a_model_from_outside_with_its_checksum_is_served_beside_the_package(
 
     registry = load_registry(outside(tmp_path))
 
-    assert registry.names == ["diabetes", "digits", "iris", "mixed"]
+    assert registry.names == ["chat", "diabetes", "digits", "iris", "mixed"]
 
 
 def test_a_model_whose_checksum_differs_is_refused(tmp_path: Path) -> None:
