@@ -1,0 +1,212 @@
+"""What a request tells about drift, as bin counts: never a feature value or a prediction.
+
+A model's baseline (``metadata.json``'s ``baseline``) holds, for each numeric input
+feature, the inner edges of up to 10 quantile bins of its training data (the outer bins
+open-ended) and the training share of each bin; and the training share of each predicted
+class (classifiers) or prediction bin (regressions). A request's rows are counted into
+those bins here; the counts travel in the request's log line (``encode_counts``) and the
+drift job sums a window's lines and compares them with the baseline (PSI).
+
+Bin ``i`` of edges ``e`` holds the values ``v`` with ``e[i-1] <= v < e[i]``: bin 0 is
+``v < e[0]``, the last bin ``v >= e[-1]``. A value that is not a number (NaN) counts in
+the last bin, where ``numpy.searchsorted`` places it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Quantile bins per feature and per regression prediction: 9 inner edges at 10 %, ..., 90 %.
+BINS = 10
+# Shares as the metadata file keeps them.
+SHARE_DIGITS = 4
+# Significant digits of a regression's prediction edges.
+PREDICTION_DIGITS = 4
+
+
+@dataclass(frozen=True)
+class FeatureBaseline:
+    """One column of one input tensor: its bin edges and the training share of each bin."""
+
+    input: str
+    column: int
+    edges: tuple[float, ...]
+    shares: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class PredictionBaseline:
+    """The output whose distribution is watched: class shares (``edges`` empty, the output's
+    value is the class index) or prediction bins."""
+
+    output: str
+    shares: tuple[float, ...]
+    edges: tuple[float, ...] = ()
+
+    @property
+    def is_classes(self) -> bool:
+        return not self.edges
+
+
+@dataclass(frozen=True)
+class Baseline:
+    rows: int
+    features: tuple[FeatureBaseline, ...]
+    prediction: PredictionBaseline | None
+
+
+def _comparable(values: np.ndarray, edges: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Values and edges in the values' float type: an edge written as 1.4 is the FP32 value
+    1.4 to an FP32 feature, so a row of 1.4 falls in the bin at the edge, as it did in training."""
+    flat = np.asarray(values).reshape(-1)
+    if flat.dtype.kind != "f":
+        flat = flat.astype(np.float64)
+    return flat, np.asarray(edges, dtype=flat.dtype)
+
+
+def bin_counts(values: np.ndarray, edges: Sequence[float]) -> list[int]:
+    """How many of ``values`` fall in each of the ``len(edges) + 1`` bins."""
+    flat, bounds = _comparable(values, edges)
+    indices = np.searchsorted(bounds, flat, side="right")
+    return [int(n) for n in np.bincount(indices, minlength=len(edges) + 1)]
+
+
+def class_counts(values: np.ndarray, classes: int) -> list[int]:
+    """How many rows predicted each class index; an index outside the baseline's classes
+    is not counted (the baseline cannot say what it should be)."""
+    flat = np.asarray(values).reshape(-1).astype(np.int64, copy=False)
+    flat = flat[(flat >= 0) & (flat < classes)]
+    return [int(n) for n in np.bincount(flat, minlength=classes)]
+
+
+def _column(tensor: np.ndarray, column: int) -> np.ndarray:
+    return tensor.reshape(tensor.shape[0], -1)[:, column] if tensor.ndim > 1 else tensor
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    features: tuple[list[int], ...]
+    prediction: list[int] | None
+
+
+def count_request(
+    baseline: Baseline, feeds: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray]
+) -> RequestCounts:
+    """One request's rows in the baseline's bins: per feature, and per class or prediction bin."""
+    features = tuple(
+        bin_counts(_column(feeds[feature.input], feature.column), feature.edges)
+        for feature in baseline.features
+    )
+    prediction = None
+    watched = baseline.prediction
+    if watched is not None and watched.output in outputs:
+        values = outputs[watched.output]
+        prediction = (
+            class_counts(values, len(watched.shares))
+            if watched.is_classes
+            else bin_counts(values, watched.edges)
+        )
+    return RequestCounts(features, prediction)
+
+
+def _sparse(counts: Sequence[int]) -> str:
+    # "3" is one row in bin 3; "3:12" twelve rows. Empty bins are left out.
+    return ",".join(str(index) if n == 1 else f"{index}:{n}" for index, n in enumerate(counts) if n)
+
+
+def encode_counts(counts: RequestCounts) -> str:
+    """The counts as the log line carries them: features separated by ``|``, then ``/`` and
+    the prediction's bins; each part lists its non-empty bins as ``bin`` (one row) or
+    ``bin:rows``. One iris row: ``"2|6|1|9/0"``."""
+    text = "|".join(_sparse(feature) for feature in counts.features)
+    if counts.prediction is not None:
+        text += "/" + _sparse(counts.prediction)
+    return text
+
+
+def encode_baseline(baseline: Baseline) -> dict[str, object]:
+    """The shares the drift job compares a window with, as a log line carries them."""
+    document: dict[str, object] = {"features": [list(f.shares) for f in baseline.features]}
+    if baseline.prediction is not None:
+        document["prediction"] = list(baseline.prediction.shares)
+    return document
+
+
+def quantile_edges(
+    values: np.ndarray, bins: int = BINS, significant: int | None = None
+) -> list[float]:
+    """Inner edges of ``bins`` quantile bins of ``values``; repeated quantiles (a feature
+    with few distinct values) are merged, so a bin is never empty by construction.
+    ``significant`` rounds them (a regression's predictions, which move in the last digits
+    with the BLAS kernel that trained the model)."""
+    flat, _ = _comparable(values, [])
+    flat = flat[np.isfinite(flat)]
+    if flat.size == 0:
+        return []
+    # Quantiles that are values of the sample ("higher"), not between two of them: a feature
+    # of a few distinct values gets one bin per value, none empty between them.
+    quantiles = np.quantile(flat.astype(np.float64), np.arange(1, bins) / bins, method="higher")
+    # Each edge written as the shortest decimal that is the same value in the sample's type
+    # (1.4, not 1.399999976 for FP32): readable, and a row equal to it falls in its bin.
+    kind = flat.dtype.type
+    edges = sorted(
+        {
+            float(f"{edge:.{significant}g}")
+            if significant
+            else float(np.format_float_positional(kind(edge), unique=True, trim="-"))
+            for edge in quantiles
+        }
+    )
+    # An edge at the minimum would leave bin 0 empty: it holds values below every training one.
+    lowest = flat.min()
+    return [edge for edge in edges if flat.dtype.type(edge) > lowest]
+
+
+def _shares(counts: Sequence[int]) -> list[float]:
+    total = sum(counts)
+    return [round(n / total, SHARE_DIGITS) if total else 0.0 for n in counts]
+
+
+def compute_baseline(
+    features: Mapping[str, np.ndarray],
+    prediction_output: str | None,
+    predictions: np.ndarray | None,
+    classes: int | None,
+) -> dict[str, object]:
+    """The ``baseline`` of ``metadata.json`` from a sample: ``features`` maps each numeric
+    input to its rows (2-D: one feature a column), ``predictions`` are the model's on those
+    rows; ``classes`` is the number of classes of a classifier (None: a regression)."""
+    rows = 0
+    described: list[dict[str, object]] = []
+    for name, tensor in features.items():
+        table = np.asarray(tensor)
+        table = table.reshape(table.shape[0], -1)
+        rows = max(rows, table.shape[0])
+        for column in range(table.shape[1]):
+            edges = quantile_edges(table[:, column])
+            described.append(
+                {
+                    "input": name,
+                    "column": column,
+                    "edges": edges,
+                    "shares": _shares(bin_counts(table[:, column], edges)),
+                }
+            )
+    baseline: dict[str, object] = {"rows": rows, "features": described}
+    if prediction_output is not None and predictions is not None:
+        if classes is not None:
+            baseline["prediction"] = {
+                "output": prediction_output,
+                "shares": _shares(class_counts(predictions, classes)),
+            }
+        else:
+            edges = quantile_edges(predictions, significant=PREDICTION_DIGITS)
+            baseline["prediction"] = {
+                "output": prediction_output,
+                "edges": edges,
+                "shares": _shares(bin_counts(predictions, edges)),
+            }
+    return baseline
