@@ -36,6 +36,9 @@ class Settings:
     models_dir: Path
     # ModelsS3Uri: "" (the package's models only), s3://bucket/prefix/, or file:///path here.
     models_s3_uri: str
+    # DriftWindowMinutes, in seconds: each environment writes a model's baseline shares in
+    # its first line of each window, for the drift job.
+    drift_window_s: float = 3600.0
 
 
 def required(environ: Mapping[str, str], name: str) -> str:
@@ -73,6 +76,18 @@ def _positive_int(environ: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+def _positive_minutes(environ: Mapping[str, str], name: str) -> float:
+    # Fractions of a minute too: the emulator's short windows (--drift-window-seconds).
+    raw = required(environ, name)
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = 0.0
+    if not 0 < minutes < float("inf"):
+        raise ConfigurationError(f"{name} must be a positive number of minutes, got {raw!r}")
+    return minutes * 60.0
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(
         service=required(environ, "POWERTOOLS_SERVICE_NAME"),
@@ -84,4 +99,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         ),
         models_dir=Path(environ.get("MODELS_DIR") or BUNDLED_MODELS_DIR),
         models_s3_uri=present(environ, "MODELS_S3_URI"),
+        drift_window_s=_positive_minutes(environ, "DRIFT_WINDOW_MINUTES"),
     )
