@@ -25,6 +25,7 @@ from dev_support.paths import (
 
 from .sagemaker import Fault, SageMakerRuntime
 from .stack import MAX_CONCURRENCY, Emulator
+from .template import parameter_default
 
 
 def local_parameters(parameters: dict[str, str]) -> dict[str, str]:
@@ -63,6 +64,9 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
             f"  SageMaker Runtime:   {emulator.sagemaker.url}   (endpoints:"
             f" {', '.join(sorted(emulator.sagemaker.endpoints))})",
             f"  failed log batches:  {state_dir / 'dlq'}",
+            f"  drift windows:       {emulator.drift.window_s:g} s   (InputDrift, PredictionDrift)"
+            if emulator.drift is not None
+            else "  drift windows:       off",
             "",
             f"  curl {key_header}-H 'Content-Type: application/json' \\",
             f"    -d '{body}' {url}/v2/models/iris/infer",
@@ -104,8 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ENDPOINT=FAULT",
         help=f"make a local SageMaker endpoint fail: {', '.join(Fault)} (repeatable)",
     )
+    parser.add_argument(
+        "--drift-window-seconds",
+        type=float,
+        help="length of the drift job's windows (default: the template's DriftWindowMinutes)",
+    )
     args = parser.parse_args(argv)
     parameters = local_parameters(dict(item.split("=", 1) for item in args.parameter))
+    drift_window_s = args.drift_window_seconds or 60.0 * float(
+        parameters.get("DriftWindowMinutes", parameter_default("DriftWindowMinutes"))
+    )
     sagemaker = SageMakerRuntime.default()
     for item in args.sagemaker_fault:
         endpoint, _, fault = item.partition("=")
@@ -120,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         runtime_dir=args.runtime_dir,
         max_concurrency=args.max_concurrency,
         sagemaker=sagemaker,
+        drift_window_s=drift_window_s,
     )
     stopping = threading.Event()
 
