@@ -8,14 +8,14 @@ those bins here; the counts travel in the request's log line (``encode_counts``)
 drift job sums a window's lines and compares them with the baseline (PSI).
 
 Bin ``i`` of edges ``e`` holds the values ``v`` with ``e[i-1] <= v < e[i]``: bin 0 is
-``v < e[0]``, the last bin ``v >= e[-1]``. A value that is not a number (NaN) counts in
-the last bin, where ``numpy.searchsorted`` places it.
+``v < e[0]``, the last bin ``v >= e[-1]``. A value that is not a number (NaN, which the
+protocol refuses for float inputs anyway) counts in bin 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,25 +52,60 @@ class PredictionBaseline:
 
 
 @dataclass(frozen=True)
+class _InputPlan:
+    """The features of one input tensor, binned together: one comparison of every row's
+    columns with an edge matrix (padded with +inf) per request, not one call per feature."""
+
+    input: str
+    positions: np.ndarray  # the features' places in the baseline
+    columns: np.ndarray
+    edges: np.ndarray  # (features, widest) float64
+
+
+@dataclass(frozen=True)
 class Baseline:
     rows: int
     features: tuple[FeatureBaseline, ...]
     prediction: PredictionBaseline | None
+    # Bins of the widest feature: the width of a request's count matrix.
+    width: int = field(init=False, compare=False, repr=False)
+    plans: tuple[_InputPlan, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        widest = max((len(feature.edges) for feature in self.features), default=0)
+        by_input: dict[str, list[int]] = {}
+        for position, feature in enumerate(self.features):
+            by_input.setdefault(feature.input, []).append(position)
+        plans = []
+        for name, positions in by_input.items():
+            edges = np.full((len(positions), widest), np.inf)
+            for row, position in enumerate(positions):
+                feature_edges = self.features[position].edges
+                edges[row, : len(feature_edges)] = feature_edges
+            columns = np.array([self.features[p].column for p in positions], dtype=np.intp)
+            plans.append(_InputPlan(name, np.array(positions, dtype=np.intp), columns, edges))
+        object.__setattr__(self, "width", widest + 1)
+        object.__setattr__(self, "plans", tuple(plans))
 
 
-def _comparable(values: np.ndarray, edges: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Values and edges in the values' float type: an edge written as 1.4 is the FP32 value
-    1.4 to an FP32 feature, so a row of 1.4 falls in the bin at the edge, as it did in training."""
-    flat = np.asarray(values).reshape(-1)
-    if flat.dtype.kind != "f":
-        flat = flat.astype(np.float64)
-    return flat, np.asarray(edges, dtype=flat.dtype)
+def _comparable(values: np.ndarray) -> np.ndarray:
+    """Values in a float type, their own if they have one: edges are compared in it, so an
+    edge written as 1.4 is the FP32 value 1.4 to an FP32 feature and a row of 1.4 falls in
+    the bin at the edge, as it did in training."""
+    return values if values.dtype.kind == "f" else values.astype(np.float64)
+
+
+def _bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each value's bin: how many edges are at or below it (NaN, below none, in bin 0).
+    ``values`` (rows, k) against ``edges`` (k, e), or (rows,) against (e,)."""
+    bounds = edges.astype(values.dtype, copy=False)
+    return np.asarray(np.count_nonzero(values[..., None] >= bounds, axis=-1))
 
 
 def bin_counts(values: np.ndarray, edges: Sequence[float]) -> list[int]:
     """How many of ``values`` fall in each of the ``len(edges) + 1`` bins."""
-    flat, bounds = _comparable(values, edges)
-    indices = np.searchsorted(bounds, flat, side="right")
+    flat = _comparable(np.asarray(values).reshape(-1))
+    indices = _bins(flat, np.asarray(edges, dtype=np.float64))
     return [int(n) for n in np.bincount(indices, minlength=len(edges) + 1)]
 
 
@@ -82,24 +117,30 @@ def class_counts(values: np.ndarray, classes: int) -> list[int]:
     return [int(n) for n in np.bincount(flat, minlength=classes)]
 
 
-def _column(tensor: np.ndarray, column: int) -> np.ndarray:
-    return tensor.reshape(tensor.shape[0], -1)[:, column] if tensor.ndim > 1 else tensor
-
-
 @dataclass(frozen=True)
 class RequestCounts:
-    features: tuple[list[int], ...]
-    prediction: list[int] | None
+    # One row of bin counts per feature (a matrix as wide as the widest feature's bins).
+    features: np.ndarray | Sequence[Sequence[int]]
+    prediction: Sequence[int] | None
+
+
+def _feature_counts(baseline: Baseline, feeds: Mapping[str, np.ndarray]) -> np.ndarray:
+    width = baseline.width
+    counts = np.zeros((len(baseline.features), width), dtype=np.int64)
+    for plan in baseline.plans:
+        tensor = feeds[plan.input]
+        values = _comparable(tensor.reshape(tensor.shape[0], -1)[:, plan.columns])
+        flat = _bins(values, plan.edges) + np.arange(len(plan.columns)) * width
+        totals = np.bincount(flat.reshape(-1), minlength=len(plan.columns) * width)
+        counts[plan.positions] = totals.reshape(-1, width)
+    return counts
 
 
 def count_request(
     baseline: Baseline, feeds: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray]
 ) -> RequestCounts:
     """One request's rows in the baseline's bins: per feature, and per class or prediction bin."""
-    features = tuple(
-        bin_counts(_column(feeds[feature.input], feature.column), feature.edges)
-        for feature in baseline.features
-    )
+    features = _feature_counts(baseline, feeds)
     prediction = None
     watched = baseline.prediction
     if watched is not None and watched.output in outputs:
@@ -117,11 +158,26 @@ def _sparse(counts: Sequence[int]) -> str:
     return ",".join(str(index) if n == 1 else f"{index}:{n}" for index, n in enumerate(counts) if n)
 
 
+def _sparse_rows(counts: np.ndarray) -> list[str]:
+    """``_sparse`` of each row, visiting the non-empty bins only."""
+    parts: list[list[str]] = [[] for _ in range(counts.shape[0])]
+    rows, bins = np.nonzero(counts)
+    for row, index, n in zip(
+        rows.tolist(), bins.tolist(), counts[rows, bins].tolist(), strict=True
+    ):
+        parts[row].append(str(index) if n == 1 else f"{index}:{n}")
+    return [",".join(part) for part in parts]
+
+
 def encode_counts(counts: RequestCounts) -> str:
     """The counts as the log line carries them: features separated by ``|``, then ``/`` and
     the prediction's bins; each part lists its non-empty bins as ``bin`` (one row) or
     ``bin:rows``. One iris row: ``"2|6|1|9/0"``."""
-    text = "|".join(_sparse(feature) for feature in counts.features)
+    features = counts.features
+    if isinstance(features, np.ndarray):
+        text = "|".join(_sparse_rows(features))
+    else:
+        text = "|".join(_sparse(feature) for feature in features)
     if counts.prediction is not None:
         text += "/" + _sparse(counts.prediction)
     return text
@@ -142,7 +198,7 @@ def quantile_edges(
     with few distinct values) are merged, so a bin is never empty by construction.
     ``significant`` rounds them (a regression's predictions, which move in the last digits
     with the BLAS kernel that trained the model)."""
-    flat, _ = _comparable(values, [])
+    flat = _comparable(np.asarray(values).reshape(-1))
     flat = flat[np.isfinite(flat)]
     if flat.size == 0:
         return []

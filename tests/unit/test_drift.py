@@ -134,7 +134,7 @@ def test_a_request_writes_only_bin_numbers_and_row_counts() -> None:
 
 
 def test_the_drift_job_reads_back_what_a_request_wrote() -> None:
-    written = RequestCounts(([0, 3, 0, 1], [5]), [0, 0, 2])
+    written = RequestCounts(np.array([[0, 3, 0, 1], [5, 0, 0, 0]]), [0, 0, 2])
 
     read = decode_counts(encode_counts(written))
 
