@@ -321,8 +321,7 @@ class InferenceRecording:
         self.confidence = mean_confidence(prediction.outputs)
         baseline = model.metadata.baseline
         if baseline is not None:
-            counts = drift.count_request(baseline, request.feeds, prediction.outputs)
-            self.drift_counts = drift.encode_counts(counts)
+            self.drift_counts = drift.encode_request(baseline, request.feeds, prediction.outputs)
             if _baseline_due(self.model, self.model_version, self.drift_window_s):
                 self.drift_baseline = drift.encode_baseline(baseline)
         return prediction

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from dev_support.paths import MODELS_DIR
 from inference.drift import (
     Baseline,
     FeatureBaseline,
@@ -22,9 +23,10 @@ from inference.drift import (
     compute_baseline,
     count_request,
     encode_counts,
+    encode_request,
     quantile_edges,
 )
-from inference.metadata import MetadataError, parse_metadata
+from inference.metadata import MetadataError, parse_metadata, read_metadata
 from log_processor.drift import EMPTY_SHARE, decode_counts, psi, window_counts, window_of
 
 
@@ -242,3 +244,26 @@ def test_a_model_without_baseline_has_none() -> None:
         "outputs": [{"name": "label", "datatype": "INT64", "shape": [-1]}],
     }
     assert parse_metadata(raw, "m/1/metadata.json").baseline is None
+
+
+@pytest.mark.parametrize("model", ["iris", "digits", "diabetes"])
+def test_one_row_is_binned_in_python_exactly_as_numpy_bins_many(model: str) -> None:
+    baseline = read_metadata(MODELS_DIR / model / "1" / "metadata.json").baseline
+    assert baseline is not None
+    rng = np.random.default_rng(3)
+    edges = np.array([e for f in baseline.features for e in f.edges], dtype=np.float32)
+    for _ in range(50):
+        # Values on the edges themselves (where the two ways could part) and between them.
+        picked = rng.choice(edges, size=(1, len(baseline.features)))
+        jitter = rng.choice([0.0, 0.5, -0.5], size=picked.shape).astype(np.float32)
+        feeds = {"input": (picked + jitter).astype(np.float32)}
+        watched = baseline.prediction
+        assert watched is not None
+        if watched.is_classes:  # 0 to 9: iris's classes, and some it does not have
+            outputs = {watched.output: rng.integers(0, 10, 1)}
+        else:
+            outputs = {watched.output: rng.choice(np.asarray(watched.edges, dtype=np.float32), 1)}
+
+        assert encode_request(baseline, feeds, outputs) == encode_counts(
+            count_request(baseline, feeds, outputs)
+        )
