@@ -76,6 +76,16 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
     )
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"a positive number of seconds, not {text!r}")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
     parser.add_argument("--port", type=int, default=3000)
@@ -110,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--drift-window-seconds",
-        type=float,
+        type=_seconds,
         help="length of the drift job's windows (default: the template's DriftWindowMinutes)",
     )
     args = parser.parse_args(argv)
