@@ -146,10 +146,12 @@ bench: build build-host ## Benchmarks: side-by-side ratios, figures to .bench/re
 PORT ?= 3000
 # A models folder served as ModelsS3Uri's would be: MODELS_URI=file:///path/to/models.
 MODELS_URI ?=
+# Seconds per drift window (default: the template's DriftWindowMinutes).
+DRIFT_WINDOW_SECONDS ?=
 
-run: build-host ## The whole monitored chain on 127.0.0.1: PORT (3000), STATE_DIR (.local), MAX_CONCURRENCY (4 environments a function), MODELS_URI (file://...); Ctrl-C stops
+run: build-host ## The whole monitored chain on 127.0.0.1: PORT (3000), STATE_DIR (.local), MAX_CONCURRENCY (4 environments a function), MODELS_URI (file://...), DRIFT_WINDOW_SECONDS; Ctrl-C stops
 	$(BIN)/python -m emulator --port $(PORT) --state-dir $(STATE_DIR) --build-dir $(HOST_BUILD_DIR) \
-		--runtime-dir $(LAMBDA_RUNTIME_DIR) $(if $(MAX_CONCURRENCY),--max-concurrency $(MAX_CONCURRENCY))$(if $(MODELS_URI), --parameter 'ModelsS3Uri=$(MODELS_URI)')
+		--runtime-dir $(LAMBDA_RUNTIME_DIR) $(if $(MAX_CONCURRENCY),--max-concurrency $(MAX_CONCURRENCY))$(if $(MODELS_URI), --parameter 'ModelsS3Uri=$(MODELS_URI)')$(if $(DRIFT_WINDOW_SECONDS), --drift-window-seconds $(DRIFT_WINDOW_SECONDS))
 
 AUTH_MODE ?= API_KEY
 

@@ -27,6 +27,7 @@ from .bedrock import BedrockRuntime
 from .bedrock import Fault as BedrockFault
 from .sagemaker import Fault, SageMakerRuntime
 from .stack import MAX_CONCURRENCY, Emulator
+from .template import parameter_default
 
 
 def local_parameters(parameters: dict[str, str]) -> dict[str, str]:
@@ -68,6 +69,9 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
             f"  Bedrock Runtime:     {emulator.bedrock.url}   (models:"
             f" {', '.join(sorted(emulator.bedrock.models))})",
             f"  failed log batches:  {state_dir / 'dlq'}",
+            f"  drift windows:       {emulator.drift.window_s:g} s   (InputDrift, PredictionDrift)"
+            if emulator.drift is not None
+            else "  drift windows:       off",
             "",
             f"  curl {key_header}-H 'Content-Type: application/json' \\",
             f"    -d '{body}' {url}/v2/models/iris/infer",
@@ -77,6 +81,16 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
             "Ctrl-C stops (pending log lines are processed first).",
         ]
     )
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"a positive number of seconds, not {text!r}")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,8 +132,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="MODEL_ID=FAULT",
         help=f"make a local Bedrock model fail: {', '.join(BedrockFault)} (repeatable)",
     )
+    parser.add_argument(
+        "--drift-window-seconds",
+        type=_seconds,
+        help="length of the drift job's windows (default: the template's DriftWindowMinutes)",
+    )
     args = parser.parse_args(argv)
     parameters = local_parameters(dict(item.split("=", 1) for item in args.parameter))
+    drift_window_s = args.drift_window_seconds or 60.0 * float(
+        parameters.get("DriftWindowMinutes", parameter_default("DriftWindowMinutes"))
+    )
     sagemaker = SageMakerRuntime.default()
     for item in args.sagemaker_fault:
         endpoint, _, fault = item.partition("=")
@@ -139,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         max_concurrency=args.max_concurrency,
         sagemaker=sagemaker,
         bedrock=bedrock,
+        drift_window_s=drift_window_s,
     )
     stopping = threading.Event()
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from dev_support.paths import STATE_DIR
 
@@ -55,7 +56,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Per model": ("PredictionConfidence",),
     "Cold starts": ("ColdStart", "InitDuration"),
     "Log pipeline": ("LogLines", "MalformedLogLines", "DuplicateLogEvents", "DeliveryLag"),
+    "Drift": ("InputDrift", "PredictionDrift"),
 }
+# The drift job's metrics, shown window by window too.
+DRIFT_METRICS = SECTIONS["Drift"]
 OTHER = "Other"
 # What CloudWatch publishes for AWS's services (the emulator's stand-ins): a section each.
 SERVICE_PREFIX = "AWS/"
@@ -88,6 +92,8 @@ class Report:
     store: MetricStore = field(default_factory=MetricStore)
     # When each `make run` session in the window began.
     sessions: list[int] = field(default_factory=list)
+    # The drift job's documents: one per model and window with a value.
+    drift: list[dict[str, Any]] = field(default_factory=list)
 
 
 def summarise(
@@ -120,6 +126,8 @@ def summarise(
             continue
         report.documents += 1
         report.store.add(document)
+        if any(name in document for name in DRIFT_METRICS):
+            report.drift.append(document)
         report.first_ms = timestamp if report.first_ms is None else min(report.first_ms, timestamp)
         report.last_ms = timestamp if report.last_ms is None else max(report.last_ms, timestamp)
         for key, unit, (count, total, pairs) in parsed:
@@ -207,6 +215,45 @@ def health(report: Report, alarms: Alarms | None) -> list[str]:
     return out
 
 
+def drift_windows(report: Report, alarms: Alarms | None) -> list[str]:
+    """Each drift window with a value, per model, and the values above the alarm's
+    threshold (an alarm goes off after that many consecutive windows above it)."""
+    if not report.drift:
+        return []
+    limits = {
+        query.key[1]: alarm
+        for alarm in (alarms[0] if alarms else [])
+        for query in alarm.queries
+        if query.key[1] in DRIFT_METRICS and alarm.comparison == "GreaterThanThreshold"
+    }
+    out = ["", "Drift (per window: largest PSI of a feature, PSI of the predictions)"]
+    for name in DRIFT_METRICS:
+        alarm = limits.get(name)
+        if alarm is not None:
+            out.append(
+                f"  {name} alarm: above {alarm.threshold:g} in {alarm.datapoints_to_alarm}"
+                " consecutive windows"
+            )
+    ordered = sorted(report.drift, key=lambda d: (str(d.get("model")), timestamp_of(d)))
+    for document in ordered:
+        start, end = document.get("window_start"), document.get("window_end")
+        window = (
+            f"{_iso(start)} .. {_iso(end)}"
+            if isinstance(start, int) and isinstance(end, int)
+            else _iso(timestamp_of(document))
+        )
+        cells = [f"{window}  {document.get('model')} v{document.get('model_version')}"]
+        cells.append(f"rows {document.get('rows')}")
+        for name in DRIFT_METRICS:
+            value = document.get(name)
+            if isinstance(value, int | float):
+                alarm = limits.get(name)
+                above = alarm is not None and value > alarm.threshold
+                cells.append(f"{name} {value:.4f}{' ABOVE' if above else ''}")
+        out.append("  " + "  ".join(cells))
+    return out
+
+
 def _section(namespace: str, name: str) -> tuple[int, str, int]:
     """Where a series is shown: the project's sections in order, Other, then a section per
     AWS service."""
@@ -249,6 +296,7 @@ def render(report: Report, alarms: Alarms | None = None) -> str:
     if not series:
         out.append("No metrics in this window.")
     out += health(report, alarms)
+    out += drift_windows(report, alarms)
     header = (
         "metric",
         "Sum",

@@ -13,11 +13,14 @@ import secrets
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from dev_support.paths import LAMBDA_RUNTIME_DIR, TEMPLATE_PATH
 
 from .bedrock import BedrockRuntime
+from .cloudwatch_logs import CloudWatchLogs
+from .drift_schedule import DRIFT_FUNCTION, DriftSchedule, log_groups, with_window
 from .function import Function
 from .gateway import Gateway, serve
 from .local_pages import DASHBOARD, LocalPages
@@ -63,6 +66,7 @@ class Emulator:
         max_concurrency: int = MAX_CONCURRENCY,
         sagemaker: SageMakerRuntime | None = None,
         bedrock: BedrockRuntime | None = None,
+        drift_window_s: float | None = None,
     ) -> None:
         # Workers run inside their artifact's folder: every path must be absolute.
         state_dir, build_dir = state_dir.resolve(), build_dir.resolve()
@@ -74,6 +78,8 @@ class Emulator:
             )
         self.state_dir = state_dir
         self.app = load_app(template, parameters)
+        if drift_window_s is not None:
+            self.app = replace(self.app, functions=with_window(self.app.functions, drift_window_s))
         self.sink = Sink(state_dir)
         self.daemon = XRayDaemon(state_dir / "traces.jsonl")
         # The functions' botocore finds it as SageMaker Runtime's endpoint.
@@ -85,6 +91,11 @@ class Emulator:
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock.url,
             **LOCAL_CREDENTIALS,
         }
+        # The drift job's FilterLogEvents reads the functions' log files.
+        self.cloudwatch_logs = CloudWatchLogs(
+            log_groups(self.app.template, self.sink.logs_dir), host
+        ).start()
+        services["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = self.cloudwatch_logs.url
         environments = itertools.count(1)
 
         def environment(spec: FunctionSpec, artifact: Path) -> Worker:
@@ -142,6 +153,13 @@ class Emulator:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._stopping = threading.Event()
         self._queue_thread = threading.Thread(target=self._sample_queue, daemon=True)
+        # Drift windows run only when asked for (make run: DriftWindowMinutes's).
+        drift_function = self.functions.get(DRIFT_FUNCTION)
+        self.drift = (
+            DriftSchedule(drift_function, drift_window_s)
+            if drift_window_s is not None and drift_function is not None
+            else None
+        )
         self._stopped = False
 
     def _api_key(self) -> str:
@@ -164,6 +182,8 @@ class Emulator:
         self._thread.start()
         self._publish_queue_depth()
         self._queue_thread.start()
+        if self.drift is not None:
+            self.drift.start()
         return self
 
     def _publish_queue_depth(self) -> None:
@@ -194,6 +214,8 @@ class Emulator:
         self.server.shutdown()
         self.server.server_close()
         self.shipper.close()
+        if self.drift is not None:
+            self.drift.stop()
         if self._queue_thread.ident is not None:  # it was started
             self._queue_thread.join()
             self._publish_queue_depth()  # with the last batches' outcome
@@ -201,5 +223,6 @@ class Emulator:
             function.close()
         self.sagemaker.stop()
         self.bedrock.stop()
+        self.cloudwatch_logs.stop()
         self.daemon.close()
         self.sink.close()

@@ -10,6 +10,12 @@ s3://bucket/prefix/`` and a deploy with that URI (or ``make run MODELS_URI=file:
 With ``--sagemaker-endpoint NAME``, the model runs in that endpoint (a Triton or KServe
 container serving this ONNX file): only ``metadata.json`` is written, naming the endpoint.
 
+With ``--baseline-sample rows.npy`` (or ``.csv``: one row a line, comma-separated, a header
+line allowed), rows like those the model was trained on, the metadata gets a drift
+``baseline``: quantile bins of each feature and the model's predictions on the sample (the
+share of each class, with ``--labels``; quantile bins for one number per row). The function
+then publishes InputDrift and PredictionDrift for the model.
+
 ONNX Runtime reads the model here as the function will: a model it cannot load, or a
 signature the function cannot serve (no batch dimension, a type the protocol lacks),
 fails now rather than at the function's init.
@@ -29,9 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # The function's own tables and reader: what it would refuse, this refuses.
 sys.path.insert(0, str(ROOT / "inference_fn"))
 
+import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 
-from inference.datatypes import BY_ONNX_TYPE  # noqa: E402
+from inference.datatypes import BY_ONNX_TYPE, DATATYPES  # noqa: E402
+from inference.drift import compute_baseline  # noqa: E402
 from inference.metadata import METADATA_FILE, MODEL_FILE, parse_metadata  # noqa: E402
 
 
@@ -89,6 +97,67 @@ def describe(
     return document
 
 
+def _numbers(line: str) -> bool:
+    try:
+        [float(cell) for cell in line.split(",")]
+    except ValueError:
+        return False
+    return True
+
+
+def read_sample(path: Path) -> np.ndarray:
+    """Rows of a ``.npy`` file, or of a ``.csv`` file (a first line that is not numbers is a
+    header)."""
+    if path.suffix == ".npy":
+        rows = np.load(path, allow_pickle=False)
+    elif path.suffix == ".csv":
+        first = next(iter(path.read_text().splitlines()), "")
+        rows = np.loadtxt(path, delimiter=",", skiprows=0 if _numbers(first) else 1, ndmin=2)
+    else:
+        raise DescribeError(f"{path}: a baseline sample is a .npy or .csv file")
+    if rows.ndim == 1:
+        rows = rows.reshape(-1, 1)
+    if rows.shape[0] < 2:
+        raise DescribeError(f"{path}: a baseline sample needs rows, a thousand or more ideally")
+    return np.asarray(rows)
+
+
+def baseline_from_sample(
+    model: Path, document: dict[str, Any], sample: np.ndarray
+) -> dict[str, Any]:
+    """The drift baseline of the model's one numeric input over ``sample``, with its
+    predictions: classes if it has labels and an integer output of one value a row, bins if
+    its first output is one number a row, none otherwise."""
+    (tensor, *others) = document["inputs"]
+    datatype = DATATYPES[tensor["datatype"]]
+    if others or tensor["datatype"] in ("BYTES", "BOOL"):
+        raise DescribeError(
+            "--baseline-sample takes models of one numeric input; this one has"
+            f" {', '.join(t['name'] + ' ' + t['datatype'] for t in document['inputs'])}"
+        )
+    width = int(np.prod(tensor["shape"][1:])) if len(tensor["shape"]) > 1 else 1
+    if width > 0 and sample.shape[1] != width:
+        raise DescribeError(
+            f"the sample has {sample.shape[1]} columns; input '{tensor['name']}' takes {width}"
+        )
+    rows = sample.astype(datatype.numpy).reshape(
+        [sample.shape[0], *[dim if dim > 0 else -1 for dim in tensor["shape"][1:]]]
+    )
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    output = document["outputs"][0]
+    (predictions,) = session.run([output["name"]], {tensor["name"]: rows})
+    predictions = np.asarray(predictions)
+    one_a_row = predictions.ndim == 1 or (predictions.ndim == 2 and predictions.shape[1] == 1)
+    labels = document.get("labels", [])
+    # The features as the function will see them (FP32 rows binned as FP32).
+    features = {tensor["name"]: rows}
+    if one_a_row and labels and predictions.dtype.kind in "iu":
+        return compute_baseline(features, output["name"], predictions, len(labels))
+    if one_a_row and predictions.dtype.kind == "f":
+        return compute_baseline(features, output["name"], predictions, None)
+    return compute_baseline(features, None, None, None)
+
+
 def write(model: Path, document: dict[str, Any], out: Path) -> Path:
     folder = out / str(document["name"]) / str(document["version"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -112,6 +181,11 @@ def main() -> int:
     )
     parser.add_argument("--target-model", help="with --sagemaker-endpoint: TargetModel")
     parser.add_argument("--timeout-ms", type=int, help="with --sagemaker-endpoint: its timeout")
+    parser.add_argument(
+        "--baseline-sample",
+        type=Path,
+        help="rows like the training data (.npy or .csv): adds the drift baseline",
+    )
     args = parser.parse_args()
     labels = [label for label in args.labels.split(",") if label]
     backend = None
@@ -130,6 +204,10 @@ def main() -> int:
             labels=labels,
             backend=backend,
         )
+        if args.baseline_sample is not None:
+            sample = read_sample(args.baseline_sample)
+            document["baseline"] = baseline_from_sample(args.model, document, sample)
+            parse_metadata(document, f"{args.name}/{args.version}/{METADATA_FILE}")
     except (DescribeError, ValueError) as error:
         print(f"{args.model}: {error}", file=sys.stderr)
         return 1
@@ -141,6 +219,13 @@ def main() -> int:
                 " request; export a dynamic first axis to take batches",
                 file=sys.stderr,
             )
+    if "baseline" in document:
+        watched = "and its predictions" if "prediction" in document["baseline"] else "only"
+        print(
+            f"drift baseline: {len(document['baseline']['features'])} feature(s) {watched},"
+            f" from {document['baseline']['rows']} rows of {args.baseline_sample}",
+            file=sys.stderr,
+        )
     if backend is None:
         print(f"{folder}: {MODEL_FILE} and {METADATA_FILE} (sha256 {document['sha256']})")
     else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 from skl2onnx import to_onnx
 from skl2onnx.common.data_types import FloatTensorType
@@ -37,6 +39,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "inference_fn" / "inference" / "models"
+# The function's own binning, so that training and serving bin alike.
+sys.path.insert(0, str(MODELS_DIR.parents[1]))
+
+from inference.drift import compute_baseline  # noqa: E402
+
 SEED = 0
 VERSION = "1"
 # Pinned so the exported graph does not change with the installed skl2onnx.
@@ -184,15 +191,53 @@ def export_regression(dataset: RegressionDataset, out_root: Path) -> dict[str, A
     return metadata
 
 
+def _training_rows(loader: Callable[..., Any], stratified: bool) -> np.ndarray:
+    """The training split ``export`` and ``export_regression`` fit on (same seed, same split)."""
+    bunch = loader()
+    features = bunch.data.astype(np.float32)
+    x_train, _, _, _ = train_test_split(
+        features,
+        bunch.target,
+        test_size=0.2,
+        random_state=SEED,
+        stratify=bunch.target if stratified else None,
+    )
+    return np.asarray(x_train)
+
+
+def write_baseline(
+    name: str, loader: Callable[..., Any], out_root: Path, *, classifier: bool
+) -> None:
+    """Adds the drift baseline to the exported model's metadata.json: quantile bins of each
+    feature of the training split and the exported model's predictions on it (the classes'
+    shares for a classifier, quantile bins for a regression)."""
+    out_dir = out_root / name / VERSION
+    metadata_file = out_dir / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    x_train = _training_rows(loader, stratified=classifier)
+    session = ort.InferenceSession(str(out_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    output = metadata["outputs"][0]["name"]
+    (predictions,) = session.run([output], {"input": x_train})
+    metadata["baseline"] = compute_baseline(
+        {"input": x_train},
+        output,
+        np.asarray(predictions),
+        len(metadata["labels"]) if classifier else None,
+    )
+    metadata_file.write_text(json.dumps(metadata, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="models directory")
     args = parser.parse_args()
     for dataset in DATASETS:
         metadata = export(dataset, args.out)
+        write_baseline(dataset.name, dataset.loader, args.out, classifier=True)
         print(f"{dataset.name}: holdout accuracy {metadata['training']['holdout_accuracy']:.4f}")
     for regression in REGRESSIONS:
         metadata = export_regression(regression, args.out)
+        write_baseline(regression.name, regression.loader, args.out, classifier=False)
         print(f"{regression.name}: holdout R² {metadata['training']['holdout_r2']:.4f}")
 
 

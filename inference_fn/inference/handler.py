@@ -63,7 +63,11 @@ def model_ready(
 def infer(request: Request, model_name: str, model_version: str | None = None) -> dict[str, Any]:
     known = model_name in REGISTRY
     with telemetry.inference_recorded(
-        model_name, model_version, request.request_id, known=known
+        model_name,
+        model_version,
+        request.request_id,
+        known=known,
+        drift_window_s=SETTINGS.drift_window_s,
     ) as record:
         model = REGISTRY.get(model_name, model_version)
         if model.metadata.is_chat:

@@ -14,7 +14,9 @@ a parser in ``BACKEND_PARSERS`` and a loader in ``model_registry``.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .datatypes import DATATYPES
+from .drift import Baseline, FeatureBaseline, PredictionBaseline
 
 METADATA_FILE = "metadata.json"
 MODEL_FILE = "model.onnx"
@@ -112,6 +115,8 @@ class ModelMetadata:
     # Of model.onnx, hex: required of models from ModelsS3Uri, checked whenever present.
     sha256: str | None = None
     backend: BackendSpec = OnnxBackendSpec()
+    # What the model was trained on, for drift (InputDrift, PredictionDrift); None: no drift.
+    baseline: Baseline | None = None
 
     @property
     def output_names(self) -> list[str]:
@@ -238,6 +243,70 @@ def _backend(reader: _Reader) -> BackendSpec:
     return parser(backend)
 
 
+def _numbers(reader: _Reader, key: str) -> tuple[float, ...]:
+    raw = reader.raw.get(key)
+    if not isinstance(raw, list) or not all(
+        type(value) in (int, float) and math.isfinite(value) for value in raw
+    ):
+        reader.fail(key, "must be a list of finite numbers")
+    return tuple(float(value) for value in raw)
+
+
+def _bins(reader: _Reader, edged: bool = True) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Edges (ascending) and the share of each bin, one more share than edges."""
+    edges = _numbers(reader, "edges") if edged else ()
+    if any(b <= a for a, b in itertools.pairwise(edges)):
+        reader.fail("edges", "must be strictly ascending")
+    shares = _numbers(reader, "shares")
+    if edged and len(shares) != len(edges) + 1:
+        reader.fail("shares", f"must hold one share per bin: {len(edges) + 1}, one more than edges")
+    if not shares or any(share < 0 for share in shares) or abs(sum(shares) - 1) > 0.01:
+        reader.fail("shares", "must be non-negative shares summing to 1")
+    return edges, shares
+
+
+def _baseline(
+    reader: _Reader, inputs: tuple[TensorSpec, ...], outputs: tuple[TensorSpec, ...]
+) -> Baseline | None:
+    if "baseline" not in reader.raw:
+        return None
+    baseline = _Reader(reader.raw["baseline"], reader.source, "baseline")
+    baseline.only({"rows", "features", "prediction"})
+    rows = baseline.raw.get("rows")
+    if type(rows) is not int or rows < 1:
+        baseline.fail("rows", "must be a positive integer: the rows the baseline was computed from")
+    raw_features = baseline.raw.get("features")
+    if not isinstance(raw_features, list):
+        baseline.fail("features", "must be a list of {input, column, edges, shares} objects")
+    columns = {spec.name: spec for spec in inputs}
+    features: list[FeatureBaseline] = []
+    for index, item in enumerate(raw_features):
+        feature = _Reader(item, reader.source, f"baseline.features[{index}]")
+        feature.only({"input", "column", "edges", "shares"})
+        name = feature.text("input")
+        spec = columns.get(name)
+        if spec is None:
+            feature.fail("input", f"{name!r} is not one of the model's inputs")
+        if spec.datatype in ("BYTES", "BOOL"):
+            feature.fail("input", f"{name!r} is {spec.datatype}: drift bins numbers only")
+        width = math.prod(spec.shape[1:]) if len(spec.shape) > 1 else 1
+        column = feature.raw.get("column")
+        if type(column) is not int or not (column >= 0 and (width < 0 or column < width)):
+            feature.fail("column", f"must be an integer from 0 to {width - 1}")
+        edges, shares = _bins(feature)
+        features.append(FeatureBaseline(name, column, edges, shares))
+    prediction = None
+    if "prediction" in baseline.raw:
+        watched = _Reader(baseline.raw["prediction"], reader.source, "baseline.prediction")
+        watched.only({"output", "edges", "shares"})
+        output = watched.text("output")
+        if output not in {spec.name for spec in outputs}:
+            watched.fail("output", f"{output!r} is not one of the model's outputs")
+        edges, shares = _bins(watched, edged="edges" in watched.raw)
+        prediction = PredictionBaseline(output, shares, edges)
+    return Baseline(rows, tuple(features), prediction)
+
+
 def parse_metadata(raw: Any, source: str) -> ModelMetadata:
     """The metadata of a parsed ``metadata.json``; ``source`` names it in errors."""
     reader = _Reader(raw, source)
@@ -256,15 +325,18 @@ def parse_metadata(raw: Any, source: str) -> ModelMetadata:
         for key in ("inputs", "outputs", "labels", "sha256"):
             if key in reader.raw:
                 reader.fail(key, f"is not for a chat model (backend {backend.type!r})")
+    inputs = () if chat else _tensors(reader, "inputs")
+    outputs = () if chat else _tensors(reader, "outputs")
     return ModelMetadata(
         name=reader.text("name", NAME_PATTERN),
         version=version,
         platform=reader.optional_text("platform") or DEFAULT_PLATFORM[backend.type],
-        inputs=() if chat else _tensors(reader, "inputs"),
-        outputs=() if chat else _tensors(reader, "outputs"),
+        inputs=inputs,
+        outputs=outputs,
         labels=tuple(labels),
         sha256=reader.optional_text("sha256", _SHA256),
         backend=backend,
+        baseline=_baseline(reader, inputs, outputs),
     )
 
 

@@ -41,6 +41,9 @@ class Settings:
     converse_timeout_ms: int = 25_000
     # ClientMetricsApiKeyIds: the API key ids whose tokens get their own ClientTokens series.
     client_api_key_ids: frozenset[str] = frozenset()
+    # DriftWindowMinutes, in seconds: each environment writes a model's baseline shares in
+    # its first line of each window, for the drift job.
+    drift_window_s: float = 3600.0
 
 
 def required(environ: Mapping[str, str], name: str) -> str:
@@ -78,6 +81,18 @@ def _positive_int(environ: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+def _positive_minutes(environ: Mapping[str, str], name: str) -> float:
+    # Fractions of a minute too: the emulator's short windows (--drift-window-seconds).
+    raw = required(environ, name)
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = 0.0
+    if not 0 < minutes < float("inf"):
+        raise ConfigurationError(f"{name} must be a positive number of minutes, got {raw!r}")
+    return minutes * 60.0
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(
         service=required(environ, "POWERTOOLS_SERVICE_NAME"),
@@ -95,4 +110,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             for item in present(environ, "CLIENT_API_KEY_IDS").split(",")
             if item.strip()
         ),
+        drift_window_s=_positive_minutes(environ, "DRIFT_WINDOW_MINUTES"),
     )

@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
     AmazonCloudWatchEMFProvider,
 )
 
-from . import INIT_STARTED_AT
+from . import INIT_STARTED_AT, drift
 from .errors import BackendError, BackendErrorType, ServiceError, clip
 from .protocol import mean_confidence
 from .xray import LambdaXRayProvider
@@ -190,6 +190,10 @@ class InferenceRecord:
     model_latency_ms: float | None = None
     confidence: float | None = None
     error: str | None = None
+    # Bin counts of the request's rows against the model's baseline (drift.encode_counts),
+    # and, in an environment's first line of a drift window, the baseline's shares.
+    drift_counts: str | None = None
+    drift_baseline: dict[str, object] | None = None
 
 
 def _add(spec: MetricSpec, value: float) -> None:
@@ -229,6 +233,10 @@ def record_inference(record: InferenceRecord) -> None:
         properties["xray_trace_id"] = trace_id.partition(";")[0].removeprefix("Root=")
     if record.error is not None:
         properties["error"] = record.error
+    if succeeded and record.drift_counts is not None:
+        properties["drift"] = record.drift_counts
+        if record.drift_baseline is not None:
+            properties["drift_baseline"] = record.drift_baseline
     for key, value in properties.items():
         metrics.add_metadata(key=key, value=value)
 
@@ -317,6 +325,20 @@ def invocation_started(function_name: str) -> None:
         record_init_duration(init_ms, function_name)
 
 
+# (model, version) -> the drift window this environment last wrote the model's baseline in.
+_BASELINE_WRITTEN: dict[tuple[str, str], int] = {}
+
+
+def _baseline_due(model: str, version: str, window_s: float) -> bool:
+    """Whether this line carries the baseline: the first of the window, per environment, so
+    that the drift job finds it among the window's lines without reading the model."""
+    window = int(time.time() // window_s)
+    if _BASELINE_WRITTEN.get((model, version)) == window:
+        return False
+    _BASELINE_WRITTEN[(model, version)] = window
+    return True
+
+
 @dataclass
 class InferenceRecording:
     """What an infer request has learnt so far; recorded whichever way the request ends."""
@@ -327,6 +349,9 @@ class InferenceRecording:
     rows: int = 0
     model_latency_ms: float | None = None
     confidence: float | None = None
+    drift_window_s: float = 3600.0
+    drift_counts: str | None = None
+    drift_baseline: dict[str, object] | None = None
 
     def predict(self, model: LoadedModel, request: InferRequest) -> Prediction:
         """The model's answer, inside the request's one subsegment (every subsegment costs
@@ -342,6 +367,11 @@ class InferenceRecording:
         self.rows = request.rows
         self.model_latency_ms = prediction.latency_ms
         self.confidence = mean_confidence(prediction.outputs)
+        baseline = model.metadata.baseline
+        if baseline is not None:
+            self.drift_counts = drift.encode_request(baseline, request.feeds, prediction.outputs)
+            if _baseline_due(self.model, self.model_version, self.drift_window_s):
+                self.drift_baseline = drift.encode_baseline(baseline)
         return prediction
 
     def record(self, status: int, error: str | None = None) -> InferenceRecord:
@@ -355,12 +385,19 @@ class InferenceRecording:
             model_latency_ms=self.model_latency_ms,
             confidence=self.confidence,
             error=error,
+            drift_counts=self.drift_counts,
+            drift_baseline=self.drift_baseline,
         )
 
 
 @contextmanager
 def inference_recorded(
-    model_name: str, model_version: str | None, request_id: str, *, known: bool
+    model_name: str,
+    model_version: str | None,
+    request_id: str,
+    *,
+    known: bool,
+    drift_window_s: float = 3600.0,
 ) -> Iterator[InferenceRecording]:
     """Record the infer request run inside: 200 when it completes, else the status of the
     ``ServiceError`` it raised, or 500 (the error is raised on, for the error map)."""
@@ -370,6 +407,7 @@ def inference_recorded(
         # strings into logs.
         None if model_version is None else clip(model_version),
         request_id,
+        drift_window_s=drift_window_s,
     )
     try:
         yield recording

@@ -85,6 +85,44 @@ DELIVERY_LAG = MetricSpec(
     "DeliveryLag", Unit.MILLISECONDS, PIPELINE, True, "processing time - request time"
 )
 
+
+class DriftUnit(StrEnum):
+    NONE = "None"
+
+
+@dataclass(frozen=True, eq=False)
+class DriftMetricSpec:
+    """A metric of the drift job (drift_handler): one value per model and window."""
+
+    name: str
+    unit: DriftUnit
+    dimensions: tuple[str, ...]
+    meaning: str
+
+    @property
+    def dimension_sets(self) -> tuple[tuple[str, ...], ...]:
+        # Also without `model`: the largest over models, which the alarms read, so a new
+        # model needs no new alarm.
+        return (self.dimensions, tuple(d for d in self.dimensions if d != "model"))
+
+
+DRIFT_DIMENSIONS = ("service", "model")
+INPUT_DRIFT = DriftMetricSpec(
+    "InputDrift",
+    DriftUnit.NONE,
+    DRIFT_DIMENSIONS,
+    "largest PSI over the model's input features, window against baseline;"
+    " no value below DriftMinRows rows",
+)
+PREDICTION_DRIFT = DriftMetricSpec(
+    "PredictionDrift",
+    DriftUnit.NONE,
+    DRIFT_DIMENSIONS,
+    "PSI of the predicted classes (or prediction bins), window against baseline;"
+    " no value below DriftMinRows rows",
+)
+DRIFT_CONTRACT: tuple[DriftMetricSpec, ...] = (INPUT_DRIFT, PREDICTION_DRIFT)
+
 CONTRACT: tuple[MetricSpec, ...] = (
     REQUESTS,
     STAGE_REQUESTS,

@@ -66,6 +66,7 @@ def start_emulator(
     state_dir: Path,
     parameters: dict[str, str] | None = None,
     max_concurrency: int = MAX_CONCURRENCY,
+    drift_window_s: float | None = None,
 ) -> Running:
     if not HOST_BUILD_DIR.is_dir():
         message = "the host build is missing: run `make build-host` first"
@@ -78,6 +79,7 @@ def start_emulator(
         port=0,
         parameters=parameters,
         max_concurrency=max_concurrency,
+        drift_window_s=drift_window_s,
     ).start()
     return Running(emulator, Client(emulator.base_url, emulator.api_key), state_dir)
 

@@ -38,6 +38,7 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOT = STATE_DIR / "dashboard.png"
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "What does an API gateway do?"}]}
+DRIFT_WINDOW_S = 2.0
 IRIS = {
     "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]
 }
@@ -57,10 +58,12 @@ def chromium() -> str:
 def after_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """An emulator after a few hundred requests of every kind, each access-log line processed."""
     # One environment: the opening burst is throttled, which gives the 5xx widgets data.
+    # Short drift windows, a value from any rows: the drift widgets' data.
     running = start_emulator(
         tmp_path_factory.mktemp("state"),
-        {**THROTTLING_LIFTED, "ModelsS3Uri": LOCAL_MODELS_DIR.as_uri()},
+        {**THROTTLING_LIFTED, "ModelsS3Uri": LOCAL_MODELS_DIR.as_uri(), "DriftMinRows": "1"},
         max_concurrency=1,
+        drift_window_s=DRIFT_WINDOW_S,
     )
     client = running.client
     with ThreadPoolExecutor(4) as pool:
@@ -86,6 +89,9 @@ def after_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
     deadline = time.monotonic() + 30
     while running.emulator.shipper.delivered < 310:
         assert time.monotonic() < deadline, "the access log was not processed within 30 s"
+        time.sleep(0.1)
+    while not any(line["function"] == "DriftFunction" for line in running.metrics()):
+        assert time.monotonic() < deadline, "no drift window was computed within 30 s"
         time.sleep(0.1)
     yield running
     running.stop()

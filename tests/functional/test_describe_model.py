@@ -7,9 +7,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import onnx
 from onnx import TensorProto, helper
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.model_selection import train_test_split
 
 from dev_support.paths import MODELS_DIR, ROOT
 from inference.model_registry import ModelsDirectory, load_registry
@@ -117,3 +121,82 @@ def test_a_model_served_by_a_sagemaker_endpoint_gets_its_metadata_alone(tmp_path
     }
     assert "sha256" not in metadata
     assert [tensor["name"] for tensor in metadata["outputs"]] == ["label", "probabilities"]
+
+
+def _training_split(loader: Any, *, stratified: bool) -> np.ndarray:
+    """The rows `make train` fits on (tools/train_models.py: 80 %, seed 0)."""
+    bunch = loader()
+    features = bunch.data.astype(np.float32)
+    x_train, _, _, _ = train_test_split(
+        features,
+        bunch.target,
+        test_size=0.2,
+        random_state=0,
+        stratify=bunch.target if stratified else None,
+    )
+    return np.asarray(x_train)
+
+
+def test_a_csv_sample_gives_the_baseline_make_train_gives_the_bundled_classifier(
+    tmp_path: Path,
+) -> None:
+    sample = tmp_path / "iris-training.csv"
+    rows = _training_split(load_iris, stratified=True)
+    np.savetxt(sample, rows, delimiter=",", header="sl,sw,pl,pw", comments="")
+    labels = "setosa,versicolor,virginica"
+
+    run_ok(
+        [
+            sys.executable,
+            TOOL,
+            str(MODELS_DIR / "iris" / "1" / "model.onnx"),
+            *["--name", "iris", "--labels", labels, "--out", str(tmp_path / "out")],
+            *["--baseline-sample", str(sample)],
+        ]
+    )
+
+    written = json.loads((tmp_path / "out" / "iris" / "1" / "metadata.json").read_text())
+    bundled = json.loads((MODELS_DIR / "iris" / "1" / "metadata.json").read_text())
+    assert written["baseline"] == bundled["baseline"]
+
+
+def test_an_npy_sample_gives_the_baseline_of_the_bundled_regression(tmp_path: Path) -> None:
+    sample = tmp_path / "diabetes-training.npy"
+    np.save(sample, _training_split(load_diabetes, stratified=False))
+
+    run_ok(
+        [
+            sys.executable,
+            TOOL,
+            str(MODELS_DIR / "diabetes" / "1" / "model.onnx"),
+            *["--name", "diabetes", "--out", str(tmp_path / "out")],
+            *["--baseline-sample", str(sample)],
+        ]
+    )
+
+    written = json.loads((tmp_path / "out" / "diabetes" / "1" / "metadata.json").read_text())
+    bundled = json.loads((MODELS_DIR / "diabetes" / "1" / "metadata.json").read_text())
+    assert written["baseline"] == bundled["baseline"]
+    registry = load_registry(tmp_path / "out")
+    assert registry.get("diabetes").metadata.baseline is not None
+
+
+def test_a_sample_for_a_text_model_is_refused_with_the_reason(tmp_path: Path) -> None:
+    model = tmp_path / "sentiment.onnx"
+    model.write_bytes(text_classifier_model().SerializeToString())
+    sample = tmp_path / "rows.npy"
+    np.save(sample, np.zeros((10, 1)))
+
+    result = subprocess.run(
+        [
+            *[sys.executable, TOOL, str(model), "--name", "s", "--out", str(tmp_path / "out")],
+            *["--baseline-sample", str(sample)],
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "--baseline-sample takes models of one numeric input" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -12,6 +12,8 @@ import io
 import json
 import re
 import tempfile
+import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,12 @@ import inference.handler
 from dev_support.lambda_events import FakeLambdaContext, load_event, subscription_event
 from dev_support.paths import ROOT
 from emulator.logs import render_access_log
-from emulator.template import parameter_default
+from emulator.template import function_environment, parameter_default
 from inference.errors import BACKEND_FAILURES
 from inference.handler import lambda_handler as inference_handler
 from inference.telemetry import logger as inference_logger
+from log_processor.drift import window_of
+from log_processor.drift_job import load_drift_settings, run
 from log_processor.handler import lambda_handler as log_processor_handler
 from log_processor.handler import logger as log_processor_logger
 from tests import bedrock
@@ -107,12 +111,32 @@ def emitted() -> dict[str, list[dict[str, Any]]]:
             "not an access-log line",
         ]
         log_processor_handler(subscription_event(lines), FakeLambdaContext())
+    output.write(drift_job_output(output.getvalue()))
     found: dict[str, list[dict[str, Any]]] = {}
     for document in emf_blobs(output.getvalue()):
         for directive in document["_aws"]["CloudWatchMetrics"]:
             for metric in directive["Metrics"]:
                 found.setdefault(metric["Name"], []).append(document)
     return found
+
+
+def drift_job_output(inference_output: str) -> str:
+    """What the drift job prints over the inference lines above, as one window's
+    FilterLogEvents page (one row is enough here: the minimum is not what is checked)."""
+    settings = replace(load_drift_settings(function_environment("DriftFunction")), min_rows=1)
+    now_ms = int(time.time() * 1000)
+    start, _ = window_of(now_ms, settings.window_ms, settings.grace_ms)
+    events = [
+        {"timestamp": start, "message": json.dumps(doc)}
+        for doc in emf_blobs(inference_output)
+        if "drift" in doc
+    ]
+
+    def filter_log_events(**request: Any) -> dict[str, Any]:
+        return {"events": events}
+
+    result = run(settings, filter_log_events, now_ms, now_ms)
+    return "".join(json.dumps(document) + "\n" for document in result.documents)
 
 
 def backend_failures() -> None:

@@ -84,6 +84,7 @@ def test_every_log_group_has_a_retention_and_the_optional_key() -> None:
     assert set(log_groups) == {
         "InferenceFunctionLogGroup",
         "LogProcessorFunctionLogGroup",
+        "DriftFunctionLogGroup",
         "AccessLogGroup",
         "ExecutionLogGroup",
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.alarms import load_alarms
 from emulator.report import Report, Series, main, render, summarise
 
 T0 = 1_795_582_200_000  # 2026-11-25T04:50:00Z
@@ -426,3 +427,54 @@ def test_aws_services_metrics_get_a_section_each_after_the_projects_and_stay_out
         "4.00",
         "4.00",
     ]
+
+
+def drift_document(start: int, model: str, input_drift: float, prediction_drift: float) -> str:
+    document = {
+        "_aws": {
+            "Timestamp": start + 125_000,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NS,
+                    "Dimensions": [["service", "model"], ["service"]],
+                    "Metrics": [
+                        {"Name": "InputDrift", "Unit": "None"},
+                        {"Name": "PredictionDrift", "Unit": "None"},
+                    ],
+                }
+            ],
+        },
+        "service": "model-endpoint",
+        "model": model,
+        "model_version": "1",
+        "window_start": start,
+        "window_end": start + 60_000,
+        "rows": 1000,
+        "InputDrift": input_drift,
+        "PredictionDrift": prediction_drift,
+    }
+    return json.dumps({"function": "DriftFunction", "document": document})
+
+
+def test_the_drift_section_lists_each_window_and_what_is_above_the_alarms_threshold() -> None:
+    lines = [
+        drift_document(T0, "iris", 0.0197, 0.0021),
+        drift_document(T0 + 60_000, "iris", 4.0327, 0.446),
+    ]
+
+    text = render(summarise(lines), load_alarms())
+
+    assert "Drift (per window: largest PSI of a feature, PSI of the predictions)" in text
+    assert "  InputDrift alarm: above 0.2 in 3 consecutive windows" in text
+    assert (
+        "  2026-11-25T04:50:00Z .. 2026-11-25T04:51:00Z  iris v1  rows 1000"
+        "  InputDrift 0.0197  PredictionDrift 0.0021\n"
+    ) in text
+    assert (
+        "  2026-11-25T04:51:00Z .. 2026-11-25T04:52:00Z  iris v1  rows 1000"
+        "  InputDrift 4.0327 ABOVE  PredictionDrift 0.4460 ABOVE\n"
+    ) in text
+    # And the series, in their own section of the table.
+    table = text.split("\nDrift\n")[1]
+    # Per model and all models together: two windows each, their sum 0.0197 + 4.0327.
+    assert [row[:3] for row in rows(table, "InputDrift")] == [["InputDrift", "4.05", "2"]] * 2
