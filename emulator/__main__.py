@@ -63,6 +63,10 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
             f"  SageMaker Runtime:   {emulator.sagemaker.url}   (endpoints:"
             f" {', '.join(sorted(emulator.sagemaker.endpoints))})",
             f"  failed log batches:  {state_dir / 'dlq'}",
+            *[
+                f"  scheduled:           {schedule.function} every {schedule.period_s:g} s"
+                for schedule in emulator.schedules
+            ],
             "",
             f"  curl {key_header}-H 'Content-Type: application/json' \\",
             f"    -d '{body}' {url}/v2/models/iris/infer",
@@ -70,6 +74,25 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
             "Ctrl-C stops (pending log lines are processed first).",
         ]
     )
+
+
+def pre_traffic(emulator: Emulator) -> int:
+    """The pre-traffic hook's verdict on the built function, as a deployment would get it."""
+    emulator.start()
+    try:
+        verdict = emulator.pre_traffic()
+    finally:
+        emulator.stop()
+    failed = verdict.result.get("failed") or []
+    print(f"pre-traffic hook: {verdict.status}", flush=True)
+    if verdict.outcome != "ok":
+        print(f"  the hook itself did not complete ({verdict.outcome}): see its log", flush=True)
+    if failed:
+        print(f"  golden inputs failed for: {', '.join(map(str, failed))}", flush=True)
+    if verdict.status != "Succeeded":
+        print("  CodeDeploy would stop here and leave the alias on the old version", flush=True)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +127,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ENDPOINT=FAULT",
         help=f"make a local SageMaker endpoint fail: {', '.join(Fault)} (repeatable)",
     )
+    parser.add_argument(
+        "--canary-seconds",
+        type=float,
+        default=None,
+        help="seconds between canary runs (default: the template's CanaryRateMinutes)",
+    )
+    parser.add_argument(
+        "--pre-traffic",
+        action="store_true",
+        help="run the deployments' pre-traffic hook against the built function, print its"
+        " verdict and exit (1 when it fails), as CodeDeploy would before shifting traffic",
+    )
     args = parser.parse_args(argv)
     parameters = local_parameters(dict(item.split("=", 1) for item in args.parameter))
     sagemaker = SageMakerRuntime.default()
@@ -120,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         runtime_dir=args.runtime_dir,
         max_concurrency=args.max_concurrency,
         sagemaker=sagemaker,
+        canary_seconds=args.canary_seconds,
     )
+    if args.pre_traffic:
+        return pre_traffic(emulator)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

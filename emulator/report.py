@@ -37,7 +37,7 @@ Alarms = tuple[list[MetricAlarm], list[CompositeAlarm]]
 DEFAULT_PATH = STATE_DIR / "metrics.jsonl"
 PERCENTILES = (50, 90, 99)
 # Counts whose Average is what they mean (0 or 1 per request: the rate, as the README says).
-RATES = {"InferenceErrors", "4XXError", "5XXError"}
+RATES = {"InferenceErrors", "4XXError", "5XXError", "CanarySuccess"}
 # Counts of a state rather than of events: their Maximum and percentiles mean something.
 GAUGES = {"ConcurrentExecutions"}
 MINUTE_MS = 60_000
@@ -55,6 +55,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Per model": ("PredictionConfidence",),
     "Cold starts": ("ColdStart", "InitDuration"),
     "Log pipeline": ("LogLines", "MalformedLogLines", "DuplicateLogEvents", "DeliveryLag"),
+    # Per model: runs (SampleCount), passed runs (Sum) and the share passed (Average).
+    "Canary": ("CanarySuccess", "CanaryLatency"),
 }
 OTHER = "Other"
 # What CloudWatch publishes for AWS's services (the emulator's stand-ins): a section each.

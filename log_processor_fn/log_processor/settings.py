@@ -30,6 +30,8 @@ class Settings:
     fields: FieldMap
     # Requests slower than this (responseLatency, ms) count as SlowRequests.
     latency_objective_ms: float
+    # Keys whose requests no access-log metric counts: the stack's canary's.
+    excluded_api_keys: frozenset[str] = frozenset()
 
 
 def _names(raw: str) -> frozenset[str]:
@@ -76,4 +78,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         client_api_keys=_names(environ.get("CLIENT_API_KEY_IDS", "")),
         fields=field_map(environ.get("ACCESS_LOG_FORMAT")),
         latency_objective_ms=_positive_number(environ, "LATENCY_SLO_MS"),
+        excluded_api_keys=_names(environ.get("EXCLUDED_API_KEY_IDS", "")),
     )

@@ -66,6 +66,9 @@ def start_emulator(
     state_dir: Path,
     parameters: dict[str, str] | None = None,
     max_concurrency: int = MAX_CONCURRENCY,
+    *,
+    build_dir: Path = HOST_BUILD_DIR,
+    canary_seconds: float | None = None,
 ) -> Running:
     if not HOST_BUILD_DIR.is_dir():
         message = "the host build is missing: run `make build-host` first"
@@ -74,10 +77,11 @@ def start_emulator(
         pytest.skip(message)
     emulator = Emulator(
         state_dir,
-        HOST_BUILD_DIR,
+        build_dir,
         port=0,
         parameters=parameters,
         max_concurrency=max_concurrency,
+        canary_seconds=canary_seconds,
     ).start()
     return Running(emulator, Client(emulator.base_url, emulator.api_key), state_dir)
 

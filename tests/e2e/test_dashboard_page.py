@@ -61,6 +61,8 @@ def after_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
         {**THROTTLING_LIFTED, "ModelsS3Uri": LOCAL_MODELS_DIR.as_uri()},
         max_concurrency=1,
     )
+    # One canary run (3 models, 3 more access-log lines): the canary widget's data.
+    running.emulator.functions["CanaryFunction"].invoke({})
     client = running.client
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: client.request("POST", "/v2/models/iris/infer", IRIS), range(4)))
@@ -80,7 +82,7 @@ def after_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
         client.request("POST", "/v2/models/iris-sagemaker/infer", IRIS)
     running.emulator.sagemaker.inject("local-iris", None)
     deadline = time.monotonic() + 30
-    while running.emulator.shipper.delivered < 307:
+    while running.emulator.shipper.delivered < 310:
         assert time.monotonic() < deadline, "the access log was not processed within 30 s"
         time.sleep(0.1)
     yield running

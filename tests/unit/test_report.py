@@ -426,3 +426,22 @@ def test_aws_services_metrics_get_a_section_each_after_the_projects_and_stay_out
         "4.00",
         "4.00",
     ]
+
+
+def test_the_canary_has_a_section_with_each_models_runs_passes_and_share() -> None:
+    model = {"service": "model-endpoint", "model": "iris"}
+    lines = [
+        emf("Requests", 1, unit="Count"),
+        *(emf("CanarySuccess", ok, unit="Count", dims=model) for ok in (1, 1, 0, 1)),
+        *(emf("CanaryLatency", ms, dims=model) for ms in (10, 20, 30, 40)),
+    ]
+
+    text = render(summarise(lines))
+
+    headings = [ln for ln in text.splitlines() if ln and not ln.startswith(" ")]
+    assert headings[-2:] == ["Canary", "malformed lines skipped: 0"]
+    # Sum: runs passed; SampleCount: runs; Average: the share passed.
+    ((name, total, runs, share, *_),) = rows(text, "CanarySuccess")
+    assert (name, total, runs, share) == ("CanarySuccess", "3", "4", "0.75")
+    ((*_, p50, _, p99, unit, dims),) = rows(text, "CanaryLatency")
+    assert (p50, p99, unit, dims) == ("20.00", "40.00", "Milliseconds", "model=iris")

@@ -1,0 +1,62 @@
+"""Run golden cases through a transport (the public API, or a function version) and judge
+the answers: one outcome per case, with the round trip's time."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from .golden import GoldenCase, check_answer
+
+# (status, body) of one infer request; status 0 when no answer came.
+Answer = tuple[int, bytes]
+Transport = Callable[[GoldenCase], Answer]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    model: str
+    version: str
+    passed: bool
+    latency_ms: float
+    problems: tuple[str, ...] = ()
+
+
+def run_case(case: GoldenCase, transport: Transport) -> Outcome:
+    started = time.perf_counter()
+    status, body = transport(case)
+    latency_ms = (time.perf_counter() - started) * 1000
+    problems = check_answer(case, status, body) if status else (body.decode("utf-8", "replace"),)
+    return Outcome(case.model, case.version, not problems, latency_ms, problems)
+
+
+def run_cases(cases: Iterable[GoldenCase], transport: Transport) -> list[Outcome]:
+    return [run_case(case, transport) for case in cases]
+
+
+class HttpTransport:
+    """POSTs each case to ``api_url`` + its infer route, with the headers given (the key)."""
+
+    def __init__(
+        self, api_url: str, headers: Callable[[], Mapping[str, str]], timeout_s: float
+    ) -> None:
+        self.api_url, self.headers, self.timeout_s = api_url, headers, timeout_s
+
+    def __call__(self, case: GoldenCase) -> Answer:
+        request = urllib.request.Request(  # noqa: S310 -- the template's https URL
+            self.api_url + case.infer_path,
+            data=case.request_body().encode(),
+            headers={"Content-Type": "application/json", **self.headers()},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+                return int(response.status), bytes(response.read())
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read()
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            return 0, f"no answer: {type(reason).__name__}".encode()
