@@ -8,16 +8,14 @@ the old version. Any mismatch fails, and so does anything that keeps the check f
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
 from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .golden import GoldenCase, load_cases
-from .probe import Answer, Outcome, run_cases
+from .golden import load_cases
+from .probe import Outcome, VersionTransport, run_cases
 from .settings import log_level, required
 from .telemetry import logger
 
@@ -28,50 +26,6 @@ CASES = load_cases()
 LAMBDA = boto3.client("lambda")
 CODEDEPLOY = boto3.client("codedeploy")
 SUCCEEDED, FAILED = "Succeeded", "Failed"
-
-
-def proxy_event(case: GoldenCase) -> dict[str, Any]:
-    """The event API Gateway's proxy integration would send for the case's infer request."""
-    request_id = str(uuid.uuid4())
-    return {
-        "resource": "/v2/models/{model_name}/versions/{model_version}/infer",
-        "path": case.infer_path,
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"model_name": case.model, "model_version": case.version},
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/v2/models/{model_name}/versions/{model_version}/infer",
-            "httpMethod": "POST",
-            "requestId": request_id,
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": "pre-traffic-hook"},
-        },
-        "body": case.request_body(),
-        "isBase64Encoded": False,
-    }
-
-
-class VersionTransport:
-    """Invokes one version of a function with each case's proxy event."""
-
-    def __init__(self, function_version: str, client: Any) -> None:
-        self.function_version, self.client = function_version, client
-
-    def __call__(self, case: GoldenCase) -> Answer:
-        answer = self.client.invoke(
-            FunctionName=self.function_version, Payload=json.dumps(proxy_event(case)).encode()
-        )
-        payload = answer["Payload"].read()
-        if answer.get("FunctionError"):
-            return 0, f"the version failed: {answer['FunctionError']}".encode()
-        try:
-            result = json.loads(payload)
-            return int(result["statusCode"]), str(result.get("body") or "").encode()
-        except (ValueError, KeyError, TypeError):
-            return 0, b"the version answered something other than a proxy response"
 
 
 def verdict(outcomes: list[Outcome]) -> str:

@@ -3,11 +3,14 @@ the answers: one outcome per case, with the round trip's time."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .golden import GoldenCase, check_answer
 
@@ -60,3 +63,47 @@ class HttpTransport:
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             reason = getattr(error, "reason", error)
             return 0, f"no answer: {type(reason).__name__}".encode()
+
+
+def proxy_event(case: GoldenCase) -> dict[str, Any]:
+    """The event API Gateway's proxy integration would send for the case's infer request."""
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": "/v2/models/{model_name}/versions/{model_version}/infer",
+        "path": case.infer_path,
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"model_name": case.model, "model_version": case.version},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/v2/models/{model_name}/versions/{model_version}/infer",
+            "httpMethod": "POST",
+            "requestId": request_id,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "pre-traffic-hook"},
+        },
+        "body": case.request_body(),
+        "isBase64Encoded": False,
+    }
+
+
+class VersionTransport:
+    """Invokes one version of a function with each case's proxy event."""
+
+    def __init__(self, function_version: str, client: Any) -> None:
+        self.function_version, self.client = function_version, client
+
+    def __call__(self, case: GoldenCase) -> Answer:
+        answer = self.client.invoke(
+            FunctionName=self.function_version, Payload=json.dumps(proxy_event(case)).encode()
+        )
+        payload = answer["Payload"].read()
+        if answer.get("FunctionError"):
+            return 0, f"the version failed: {answer['FunctionError']}".encode()
+        try:
+            result = json.loads(payload)
+            return int(result["statusCode"]), str(result.get("body") or "").encode()
+        except (ValueError, KeyError, TypeError):
+            return 0, b"the version answered something other than a proxy response"
