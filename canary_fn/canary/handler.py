@@ -8,6 +8,7 @@ warning per failed model say what failed. Only the canary's own faults fail the 
 from __future__ import annotations
 
 import os
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -43,7 +44,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                     "problems": list(outcome.problems),
                 },
             )
-    if any(problem.startswith("answered 403") for o in outcomes for problem in o.problems):
+    if any(outcome.status == HTTPStatus.FORBIDDEN for outcome in outcomes):
         # A regenerated key: read it again on the next run.
         KEY.forget()
     failed = sorted({o.model for o in outcomes if not o.passed})

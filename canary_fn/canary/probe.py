@@ -26,6 +26,8 @@ class Outcome:
     passed: bool
     latency_ms: float
     problems: tuple[str, ...] = ()
+    # The answer's HTTP status; 0 when none came.
+    status: int = 0
 
 
 def run_case(case: GoldenCase, transport: Transport) -> Outcome:
@@ -33,7 +35,7 @@ def run_case(case: GoldenCase, transport: Transport) -> Outcome:
     status, body = transport(case)
     latency_ms = (time.perf_counter() - started) * 1000
     problems = check_answer(case, status, body) if status else (body.decode("utf-8", "replace"),)
-    return Outcome(case.model, case.version, not problems, latency_ms, problems)
+    return Outcome(case.model, case.version, not problems, latency_ms, problems, status)
 
 
 def run_cases(cases: Iterable[GoldenCase], transport: Transport) -> list[Outcome]:
