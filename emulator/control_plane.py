@@ -54,6 +54,11 @@ def _error(status: int, code: str, message: str) -> Reply:
     return _json(status, {"message": message}, {"x-amzn-ErrorType": code})
 
 
+def _json_error(status: int, code: str, message: str) -> Reply:
+    """An error of a json-1.1 service (CodeDeploy), whose code is the body's ``__type``."""
+    return _json(status, {"__type": code, "message": message})
+
+
 @dataclass
 class ControlPlane:
     # API key id -> value (GetApiKey)
@@ -133,20 +138,22 @@ class ControlPlane:
 
     def _codedeploy(self, operation: str, body: bytes) -> Reply:
         if operation != "PutLifecycleEventHookExecutionStatus":
-            return _error(400, "UnknownOperationException", f"{operation} is not emulated")
+            return _json_error(400, "UnknownOperationException", f"{operation} is not emulated")
         try:
             request = json.loads(body)
             execution_id = str(request["lifecycleEventHookExecutionId"])
             status = str(request["status"])
             str(request["deploymentId"])
         except (ValueError, KeyError, TypeError):
-            return _error(
+            return _json_error(
                 400,
                 "ValidationException",
                 "deploymentId, lifecycleEventHookExecutionId and status are required",
             )
         if status not in HOOK_STATUSES:
-            return _error(400, "InvalidLifecycleEventHookExecutionStatusException", status[:40])
+            return _json_error(
+                400, "InvalidLifecycleEventHookExecutionStatusException", status[:40]
+            )
         self.hook_statuses[execution_id] = status
         return _json(200, {"lifecycleEventHookExecutionId": execution_id})
 
