@@ -30,15 +30,15 @@ HOST_BUILD_DIR := .aws-sam/build-host
 # dependencies), for everything that runs a built package here.
 LAMBDA_RUNTIME_DIR := .aws-sam/lambda-runtime/python3.13
 LAMBDA_RUNTIME_STAMP := $(LAMBDA_RUNTIME_DIR)/.installed
-FUNCTION_DIRS := inference_fn log_processor_fn
+FUNCTION_DIRS := inference_fn log_processor_fn canary_fn
 # The functions' locked dependencies as requirements files (pip, the dev venv, scanners).
-FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt
+FUNCTION_REQUIREMENTS := requirements-inference.txt requirements-log-processor.txt requirements-canary.txt
 
 # Where `make run` keeps its logs, metrics, traces and key (`make report`, `make trace` and
 # `make openapi` too).
 STATE_DIR ?= .local
 
-.PHONY: help env venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi drill report trace deploy logs train clean
+.PHONY: help env venv lint format typecheck validate scan audit build build-host pytest test fuzz bench run openapi drill report trace deploy logs train clean pre-traffic
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -74,6 +74,8 @@ lock: $(STAMP) ## Re-resolve pyproject.toml and requirements-*.in into the locks
 		--output-file requirements-inference.txt
 	$(BIN)/uv export --project log_processor_fn --no-emit-project --no-hashes --quiet \
 		--output-file requirements-log-processor.txt
+	$(BIN)/uv export --project canary_fn --no-emit-project --no-hashes --quiet \
+		--output-file requirements-canary.txt
 	for list in requirements-dev requirements-scan; do \
 		$(BIN)/uv pip compile --quiet --universal --python-version 3.13 $(LOCK_UPGRADE) \
 			--custom-compile-command "make lock" $$list.in --output-file $$list.txt || exit 1; \
@@ -112,8 +114,8 @@ scan: $(SCAN_STAMP) ## checkov on template.yaml: zero failed checks (skips are i
 	$(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 # The function code bandit reads, and the built folders pip-audit reads (what is deployed).
-FUNCTION_PACKAGES := inference_fn/inference log_processor_fn/log_processor
-DEPLOYED := $(BUILD_DIR)/InferenceFunction $(BUILD_DIR)/LogProcessorFunction
+FUNCTION_PACKAGES := inference_fn/inference log_processor_fn/log_processor canary_fn/canary
+DEPLOYED := $(BUILD_DIR)/InferenceFunction $(BUILD_DIR)/LogProcessorFunction $(BUILD_DIR)/CanaryFunction
 AUDIT_STRICT ?= 0
 
 # Not part of `make test`: its verdict is what the advisory feeds say today, so the same
@@ -149,9 +151,13 @@ MODELS_URI ?=
 # Seconds per drift window (default: the template's DriftWindowMinutes).
 DRIFT_WINDOW_SECONDS ?=
 
-run: build-host ## The whole monitored chain on 127.0.0.1: PORT (3000), STATE_DIR (.local), MAX_CONCURRENCY (4 environments a function), MODELS_URI (file://...), DRIFT_WINDOW_SECONDS; Ctrl-C stops
+run: build-host ## The whole monitored chain on 127.0.0.1: PORT (3000), STATE_DIR (.local), MAX_CONCURRENCY (4 environments a function), MODELS_URI (file://...), DRIFT_WINDOW_SECONDS, CANARY_SECONDS (the template's rate); Ctrl-C stops
 	$(BIN)/python -m emulator --port $(PORT) --state-dir $(STATE_DIR) --build-dir $(HOST_BUILD_DIR) \
-		--runtime-dir $(LAMBDA_RUNTIME_DIR) $(if $(MAX_CONCURRENCY),--max-concurrency $(MAX_CONCURRENCY))$(if $(MODELS_URI), --parameter 'ModelsS3Uri=$(MODELS_URI)')$(if $(DRIFT_WINDOW_SECONDS), --drift-window-seconds $(DRIFT_WINDOW_SECONDS))
+		--runtime-dir $(LAMBDA_RUNTIME_DIR) $(if $(MAX_CONCURRENCY),--max-concurrency $(MAX_CONCURRENCY))$(if $(MODELS_URI), --parameter 'ModelsS3Uri=$(MODELS_URI)')$(if $(DRIFT_WINDOW_SECONDS), --drift-window-seconds $(DRIFT_WINDOW_SECONDS))$(if $(CANARY_SECONDS), --canary-seconds $(CANARY_SECONDS))
+
+pre-traffic: build-host ## A simulated deployment's pre-traffic check: the hook runs the golden inputs against the built function (exit 1 if it fails)
+	$(BIN)/python -m emulator --pre-traffic --port 0 --state-dir $(STATE_DIR) --build-dir $(HOST_BUILD_DIR) \
+		--runtime-dir $(LAMBDA_RUNTIME_DIR)$(if $(MODELS_URI), --parameter 'ModelsS3Uri=$(MODELS_URI)')
 
 AUTH_MODE ?= API_KEY
 

@@ -72,6 +72,10 @@ def banner(emulator: Emulator, state_dir: Path) -> str:
             f"  drift windows:       {emulator.drift.window_s:g} s   (InputDrift, PredictionDrift)"
             if emulator.drift is not None
             else "  drift windows:       off",
+            *[
+                f"  scheduled:           {schedule.function} every {schedule.period_s:g} s"
+                for schedule in emulator.schedules
+            ],
             "",
             f"  curl {key_header}-H 'Content-Type: application/json' \\",
             f"    -d '{body}' {url}/v2/models/iris/infer",
@@ -91,6 +95,25 @@ def _seconds(text: str) -> float:
     if not 0 < seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"a positive number of seconds, not {text!r}")
     return seconds
+
+
+def pre_traffic(emulator: Emulator) -> int:
+    """The pre-traffic hook's verdict on the built function, as a deployment would get it."""
+    emulator.start()
+    try:
+        verdict = emulator.pre_traffic()
+    finally:
+        emulator.stop()
+    failed = verdict.result.get("failed") or []
+    print(f"pre-traffic hook: {verdict.status}", flush=True)
+    if verdict.outcome != "ok":
+        print(f"  the hook itself did not complete ({verdict.outcome}): see its log", flush=True)
+    if failed:
+        print(f"  golden inputs failed for: {', '.join(map(str, failed))}", flush=True)
+    if verdict.status != "Succeeded":
+        print("  CodeDeploy would stop here and leave the alias on the old version", flush=True)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +160,18 @@ def main(argv: list[str] | None = None) -> int:
         type=_seconds,
         help="length of the drift job's windows (default: the template's DriftWindowMinutes)",
     )
+    parser.add_argument(
+        "--canary-seconds",
+        type=float,
+        default=None,
+        help="seconds between canary runs (default: the template's CanaryRateMinutes)",
+    )
+    parser.add_argument(
+        "--pre-traffic",
+        action="store_true",
+        help="run the deployments' pre-traffic hook against the built function, print its"
+        " verdict and exit (1 when it fails), as CodeDeploy would before shifting traffic",
+    )
     args = parser.parse_args(argv)
     parameters = local_parameters(dict(item.split("=", 1) for item in args.parameter))
     drift_window_s = args.drift_window_seconds or 60.0 * float(
@@ -162,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         sagemaker=sagemaker,
         bedrock=bedrock,
         drift_window_s=drift_window_s,
+        canary_seconds=args.canary_seconds,
     )
+    if args.pre_traffic:
+        return pre_traffic(emulator)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

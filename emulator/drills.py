@@ -27,7 +27,7 @@ from .alarms import CompositeAlarm, MetricAlarm, State, Transition, evaluate_all
 from .logs import render_access_log
 from .metric_data import MetricStore
 from .service_metrics import API_GATEWAY, LAMBDA, document, queue_depth, statistic_set
-from .template import Resolver, function_environment, transform_offline
+from .template import Resolver, function_environment, parameter_default, transform_offline
 
 MINUTE_MS = 60_000
 # A simulated run starts on a whole day, far enough back to be inside CloudWatch's window.
@@ -35,6 +35,8 @@ START_MS = 1_796_000_000_000 - 1_796_000_000_000 % (24 * 60 * MINUTE_MS)
 # Enough answered requests a minute for a p99 to be judged: 10 / (1 - 0.99) = 1,000.
 RATE_PER_MINUTE = 1_100
 FAULT_MINUTE = 60
+# The canary's schedule at the template's default.
+CANARY_MINUTES = int(parameter_default("CanaryRateMinutes"))
 INFER = ("POST", "/v2/models/{model_name}/infer", "/v2/models/iris/infer")
 
 
@@ -305,6 +307,18 @@ def _log_processor_documents(
     return documents, depth
 
 
+def _canary_document(at_ms: int, names: Names) -> dict[str, Any]:
+    """A canary run that passed: the drills' faults are the clients' traffic, not a model
+    answering wrongly (the canary's failures are tested end to end)."""
+    return document(
+        names.namespace,
+        at_ms,
+        {"service": names.service, "model": "iris"},
+        [["service", "model"], ["service"]],
+        {"CanarySuccess": (1.0, "Count"), "CanaryLatency": (25.0, "Milliseconds")},
+    )
+
+
 def run(
     scenario: Scenario,
     alarms: tuple[list[MetricAlarm], list[CompositeAlarm]],
@@ -330,6 +344,8 @@ def run(
         )
         for doc in documents:
             store.add(doc)
+        if minute % CANARY_MINUTES == 0:
+            store.add(_canary_document(at, names))
     results = evaluate_all(store, START_MS, START_MS + scenario.minutes * MINUTE_MS, alarms)
     return {name: _first_alarm(result) for name, result in results.items()}
 

@@ -82,6 +82,7 @@ class Gateway:
         daemon: xray.XRayDaemon | None,
         pages: LocalPages,
         publish: Callable[[str, dict[str, Any]], None],
+        function_keys: dict[str, str] | None = None,
     ) -> None:
         self.app = app
         # Where the stage's segments go when it traces (TracingEnabled).
@@ -95,6 +96,11 @@ class Gateway:
         self.api_key = api_key
         self.stage_bucket = TokenBucket(*app.stage_throttle)
         self.plan_bucket = TokenBucket(*app.plan_throttle) if app.plan_throttle else None
+        # The keys of the stack's own functions (the canary's): value -> (key id, its plan).
+        self.function_keys = {
+            value: (key_id, TokenBucket(*app.function_keys[key_id]))
+            for key_id, value in (function_keys or {}).items()
+        }
         self.responses = app.openapi.get("x-amazon-apigateway-gateway-responses", {})
         self.validators = {
             (route.method, route.resource): self._validator(route) for route in app.routes
@@ -230,11 +236,16 @@ class Gateway:
                 ctx, 403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"
             )
         ctx["$context.resourcePath"] = route.resource
+        plan = None
         if route.needs_api_key:
-            if exchange.headers.get("x-api-key") != self.api_key:
+            presented = exchange.headers.get("x-api-key")
+            if presented is not None and presented in self.function_keys:
+                key_id, plan = self.function_keys[presented]
+            elif presented == self.api_key:
+                key_id, plan = API_KEY_ID, self.plan_bucket
+            else:
                 return self._gateway_error(ctx, 403, "INVALID_API_KEY", "Forbidden")
-            ctx["$context.identity.apiKeyId"] = API_KEY_ID
-        plan = self.plan_bucket if route.needs_api_key else None
+            ctx["$context.identity.apiKeyId"] = key_id
         if not self.stage_bucket.take() or (plan is not None and not plan.take()):
             return self._gateway_error(ctx, 429, "THROTTLED", "Too Many Requests")
         validator = self.validators[(route.method, route.resource)]

@@ -38,7 +38,7 @@ Alarms = tuple[list[MetricAlarm], list[CompositeAlarm]]
 DEFAULT_PATH = STATE_DIR / "metrics.jsonl"
 PERCENTILES = (50, 90, 99)
 # Counts whose Average is what they mean (0 or 1 per request: the rate, as the README says).
-RATES = {"InferenceErrors", "4XXError", "5XXError"}
+RATES = {"InferenceErrors", "4XXError", "5XXError", "CanarySuccess"}
 # Counts of a state rather than of events: their Maximum and percentiles mean something.
 GAUGES = {"ConcurrentExecutions"}
 MINUTE_MS = 60_000
@@ -57,6 +57,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Cold starts": ("ColdStart", "InitDuration"),
     "Log pipeline": ("LogLines", "MalformedLogLines", "DuplicateLogEvents", "DeliveryLag"),
     "Drift": ("InputDrift", "PredictionDrift"),
+    # Per model: runs (SampleCount), passed runs (Sum) and the share passed (Average).
+    "Canary": ("CanarySuccess", "CanaryLatency"),
 }
 # The drift job's metrics, shown window by window too.
 DRIFT_METRICS = SECTIONS["Drift"]

@@ -13,13 +13,16 @@ import secrets
 import sys
 import threading
 import time
-from dataclasses import replace
+import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from dev_support.paths import LAMBDA_RUNTIME_DIR, TEMPLATE_PATH
 
 from .bedrock import BedrockRuntime
 from .cloudwatch_logs import CloudWatchLogs
+from .control_plane import ControlPlane
 from .drift_schedule import DRIFT_FUNCTION, DriftSchedule, log_groups, with_window
 from .function import Function
 from .gateway import Gateway, serve
@@ -30,7 +33,7 @@ from .sagemaker import SageMakerRuntime
 from .service_metrics import SQS, SQS_PERIOD_S, queue_depth
 from .sink import Sink
 from .template import FunctionSpec, load_app
-from .worker import Worker
+from .worker import Invocation, Worker
 from .xray import XRayDaemon
 
 # What Lambda's environment would hold for the SDK: any credentials do, since the stand-ins
@@ -52,6 +55,15 @@ THROTTLING_LIFTED = dict.fromkeys(
 MAX_CONCURRENCY = 4
 
 
+@dataclass(frozen=True)
+class HookVerdict:
+    """What a simulated deployment's pre-traffic hook reported to CodeDeploy."""
+
+    status: str  # Succeeded or Failed
+    outcome: str  # the hook's own invocation: ok, error, timeout, crash
+    result: dict[str, Any]
+
+
 class Emulator:
     def __init__(
         self,
@@ -67,6 +79,7 @@ class Emulator:
         sagemaker: SageMakerRuntime | None = None,
         bedrock: BedrockRuntime | None = None,
         drift_window_s: float | None = None,
+        canary_seconds: float | None = None,
     ) -> None:
         # Workers run inside their artifact's folder: every path must be absolute.
         state_dir, build_dir = state_dir.resolve(), build_dir.resolve()
@@ -86,9 +99,15 @@ class Emulator:
         self.sagemaker = (sagemaker or SageMakerRuntime.default()).start()
         # And Bedrock Runtime's (the chat models' Converse).
         self.bedrock = (bedrock or BedrockRuntime()).start()
+        # API Gateway's key reads, Lambda's Invoke and CodeDeploy's hook status: the canary's
+        # and the pre-traffic hook's calls. Each function key's value is made per run.
+        self.control_plane = ControlPlane(
+            api_keys={key: secrets.token_urlsafe(30) for key in self.app.function_keys}
+        ).start()
         services = {
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.sagemaker.url,
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock.url,
+            **self.control_plane.environment(),
             **LOCAL_CREDENTIALS,
         }
         # The drift job's FilterLogEvents reads the functions' log files.
@@ -146,10 +165,24 @@ class Emulator:
             daemon=self.daemon,
             pages=self.pages,
             publish=self.sink.publish,
+            function_keys=self.control_plane.api_keys,
         )
         self.server = serve(self.gateway, host, port)
         host_name, self.port = self.server.server_address[:2]
         self.host = host_name if isinstance(host_name, str) else host_name.decode()
+        self._answer_invoke_url()
+        self.control_plane.invoker = self._invoke_function
+        # Each schedule's period: the template's, or canary_seconds (tests, short runs). The
+        # drift job keeps to its windows (below), which its schedule's period is.
+        self.schedules = [
+            replace(schedule, period_s=canary_seconds or schedule.period_s)
+            for schedule in self.app.schedules
+            if schedule.function != DRIFT_FUNCTION
+        ]
+        self._schedule_threads = [
+            threading.Thread(target=self._run_schedule, args=(i,), daemon=True)
+            for i in range(len(self.schedules))
+        ]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._stopping = threading.Event()
         self._queue_thread = threading.Thread(target=self._sample_queue, daemon=True)
@@ -161,6 +194,51 @@ class Emulator:
             else None
         )
         self._stopped = False
+
+    def _answer_invoke_url(self) -> None:
+        """The stage's execute-api URL, in the functions' environment, is this server's."""
+        remote = self.app.invoke_url
+        for function in self.functions.values():
+            environment = {
+                name: self.base_url + value.removeprefix(remote)
+                if value.startswith(remote)
+                else value
+                for name, value in function.spec.environment.items()
+            }
+            if environment != function.spec.environment:
+                function.spec = replace(function.spec, environment=environment)
+
+    def _invoke_function(
+        self, name: str, qualifier: str | None, event: dict[str, object]
+    ) -> Invocation | None:
+        """Lambda's Invoke, for the control-plane stand-in: a function of the stack, its
+        alias or its published version."""
+        function = self.functions.get(name)
+        if function is None:
+            return None
+        return function.invoke(event, qualifier=qualifier)
+
+    def _run_schedule(self, index: int) -> None:
+        """EventBridge Scheduler's rate: an invocation at the end of each period."""
+        schedule = self.schedules[index]
+        function = self.functions[schedule.function]
+        while not self._stopping.wait(schedule.period_s):
+            function.invoke(dict(schedule.event))
+
+    def pre_traffic(self) -> HookVerdict:
+        """What CodeDeploy does before shifting the alias: invoke the pre-traffic hook with a
+        lifecycle event and wait for the status it reports (Failed if it reports none)."""
+        if self.app.pre_traffic_hook is None:
+            raise SystemExit("the template has no pre-traffic hook")
+        execution_id = str(uuid.uuid4())
+        event = {
+            "DeploymentId": f"d-LOCAL{secrets.token_hex(4).upper()}",
+            "LifecycleEventHookExecutionId": execution_id,
+        }
+        invocation = self.functions[self.app.pre_traffic_hook].invoke(event)
+        status = self.control_plane.hook_statuses.get(execution_id, "Failed")
+        result = invocation.result if isinstance(invocation.result, dict) else {}
+        return HookVerdict(status, invocation.outcome, result)
 
     def _api_key(self) -> str:
         # Kept across runs, so curl commands and scripts keep working.
@@ -184,6 +262,8 @@ class Emulator:
         self._queue_thread.start()
         if self.drift is not None:
             self.drift.start()
+        for thread in self._schedule_threads:
+            thread.start()
         return self
 
     def _publish_queue_depth(self) -> None:
@@ -219,10 +299,14 @@ class Emulator:
         if self._queue_thread.ident is not None:  # it was started
             self._queue_thread.join()
             self._publish_queue_depth()  # with the last batches' outcome
+        for thread in self._schedule_threads:
+            if thread.ident is not None:
+                thread.join()
         for function in self.functions.values():
             function.close()
         self.sagemaker.stop()
         self.bedrock.stop()
         self.cloudwatch_logs.stop()
+        self.control_plane.stop()
         self.daemon.close()
         self.sink.close()

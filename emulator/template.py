@@ -8,6 +8,7 @@ format and the subscription from the transformed resources.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -83,6 +84,10 @@ def transform_offline(
 
 
 NO_VALUE = "AWS::NoValue"
+# The version a function's alias runs locally (on AWS, the one the deploy published).
+PUBLISHED_VERSION = "1"
+LOCAL_ACCOUNT = "000000000000"
+LOCAL_REGION = "local"
 
 
 class Resolver:
@@ -105,6 +110,16 @@ class Resolver:
         # Physical names of resources (Ref / GetAtt) in the emulator's world.
         self.names = names
 
+    def _version(self, logical_id: str) -> str | None:
+        """A published version's ARN, as Ref gives it, for an ``AWS::Lambda::Version``."""
+        resource = self.template.get("Resources", {}).get(logical_id)
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Lambda::Version":
+            return None
+        function = self.value(resource["Properties"]["FunctionName"])
+        return (
+            f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{function}:{PUBLISHED_VERSION}"
+        )
+
     def condition(self, name: str) -> bool:
         return bool(self.value(self.template["Conditions"][name]))
 
@@ -122,8 +137,13 @@ class Resolver:
         if key == "Ref":
             if arg in self.parameters:
                 return self.parameters[arg]
+            version = self._version(arg)
+            if version is not None:
+                return version
             return self.names.get(arg, arg)
         if key == "Fn::GetAtt":
+            if arg[1] == "Version" and self._version(arg[0]) is not None:
+                return PUBLISHED_VERSION
             return self.names.get(arg[0], arg[0])
         if key == "Fn::FindInMap":
             mapping, top, second = self.value(arg)
@@ -200,6 +220,28 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """An EventBridge Scheduler schedule that invokes a function of the stack."""
+
+    function: str
+    period_s: float
+    # The event the function receives (the target's Input).
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_RATE_UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float:
+    """Seconds between runs of a ``rate(...)`` schedule expression (cron is not emulated)."""
+    found = _RATE.match(expression)
+    if found is None:
+        raise ValueError(f"unsupported schedule expression {expression!r}: rate(...) only")
+    return float(int(found.group(1)) * _RATE_UNIT_S[found.group(2).rstrip("s")])
+
+
+@dataclass(frozen=True)
 class AppSpec:
     stage: str
     access_log_format: str
@@ -217,6 +259,14 @@ class AppSpec:
     failure_queue: str | None = None
     # The whole template after the SAM transform, for what reads more of it (alarms, dashboard).
     template: dict[str, Any] = field(default_factory=dict)
+    # API keys a function of the stack reads (the canary's), by id, with their plan's throttle;
+    # the clients' key is the other one.
+    function_keys: dict[str, tuple[float, int]] = field(default_factory=dict)
+    schedules: tuple[Schedule, ...] = ()
+    # The function CodeDeploy runs before shifting the alias (BeforeAllowTrafficHook).
+    pre_traffic_hook: str | None = None
+    # The stage's URL as the template writes it (execute-api); the emulator answers it.
+    invoke_url: str = ""
 
 
 def _pattern(resource: str) -> re.Pattern[str]:
@@ -240,6 +290,8 @@ def load_app(
     functions = {}
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        if "Condition" in resource and not resolve.condition(resource["Condition"]):
             continue
         properties = resolve.value(resource["Properties"])
         reserved = properties.get("ReservedConcurrentExecutions", "AWS::NoValue")
@@ -269,7 +321,9 @@ def load_app(
 
     (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
     stage_properties = resolve.value(stage["Properties"])
-    (api,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    ((api_id, api),) = [
+        (name, r) for name, r in resources.items() if r["Type"] == "AWS::ApiGateway::RestApi"
+    ]
     openapi = resolve.value(api["Properties"]["Body"])
 
     routes = []
@@ -317,9 +371,22 @@ def load_app(
         int(settings.get("ThrottlingBurstLimit", 5_000)),
     )
     plan_throttle = None
-    if plans:
+    keys = _api_keys(resources, resolve)
+    read = {value for spec in functions.values() for value in spec.environment.values()}
+    function_keys = {key: throttle for key, throttle in keys.items() if key in read}
+    client_plans = [throttle for key, throttle in keys.items() if key not in read]
+    if client_plans:
+        plan_throttle = client_plans[0]
+    elif plans:
         throttle = plans[0]["Throttle"]
         plan_throttle = (float(throttle["RateLimit"]), int(throttle["BurstLimit"]))
+    hooks = [
+        resolve.value(update["BeforeAllowTrafficHook"])
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Alias"
+        and "BeforeAllowTrafficHook"
+        in (update := r.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {}))
+    ]
     return AppSpec(
         stage=stage_properties["StageName"],
         access_log_format=stage_properties["AccessLogSetting"]["Format"],
@@ -333,7 +400,60 @@ def load_app(
         api_name=str(resolve.value(api["Properties"]["Name"])),
         failure_queue=failure_queue,
         template=template,
+        function_keys=function_keys,
+        schedules=_schedules(resources, resolve, set(functions)),
+        pre_traffic_hook=hooks[0] if hooks else None,
+        invoke_url=(
+            f"https://{names[api_id]}.execute-api.{LOCAL_REGION}.localhost/"
+            f"{stage_properties['StageName']}"
+        ),
     )
+
+
+def _api_keys(resources: dict[str, Any], resolve: Resolver) -> dict[str, tuple[float, int]]:
+    """Each API key the stack creates (by id) and its usage plan's throttle."""
+
+    def present(resource: dict[str, Any]) -> bool:
+        return "Condition" not in resource or resolve.condition(resource["Condition"])
+
+    plans = {
+        name: resolve.value(r["Properties"]).get("Throttle", {})
+        for name, r in resources.items()
+        if r["Type"] == "AWS::ApiGateway::UsagePlan" and present(r)
+    }
+    keys = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::ApiGateway::UsagePlanKey" or not present(resource):
+            continue
+        properties = resolve.value(resource["Properties"])
+        throttle = plans.get(str(properties["UsagePlanId"]), {})
+        keys[str(properties["KeyId"])] = (
+            float(throttle.get("RateLimit", 10_000)),
+            int(throttle.get("BurstLimit", 5_000)),
+        )
+    return keys
+
+
+def _schedules(
+    resources: dict[str, Any], resolve: Resolver, functions: set[str]
+) -> tuple[Schedule, ...]:
+    found = []
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Scheduler::Schedule":
+            continue
+        if "Condition" in resource and not resolve.condition(resource["Condition"]):
+            continue
+        properties = resolve.value(resource["Properties"])
+        if properties.get("State", "ENABLED") != "ENABLED":
+            continue
+        target = str(properties["Target"]["Arn"])
+        function = next((name for name in functions if name == target), None)
+        if function is None:
+            continue
+        raw_input = properties["Target"].get("Input")
+        event = json.loads(raw_input) if isinstance(raw_input, str) else {}
+        found.append(Schedule(function, rate_seconds(properties["ScheduleExpression"]), event))
+    return tuple(found)
 
 
 @cache

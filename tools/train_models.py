@@ -227,6 +227,97 @@ def write_baseline(
     metadata_file.write_text(json.dumps(metadata, indent=2) + "\n")
 
 
+# Golden inputs: rows of each model's holdout split (data it was not trained on) with the
+# reference pipeline's answers, which the canary and the pre-traffic hook expect of the
+# served model (golden.json beside metadata.json). The reference is the scikit-learn
+# pipeline, not the exported graph: a graph exported wrong disagrees with it.
+GOLDEN_FILE = "golden.json"
+# Classifiers: this many rows of each class, those the pipeline is surest of (the widest gap
+# between its two most probable classes), so float32 inference cannot flip one.
+GOLDEN_ROWS_PER_CLASS = {"digits": 1, "iris": 2}
+GOLDEN_REGRESSION_ROWS = 5
+# Regressions: how far a prediction may be from the reference's. The exported graph computes
+# in float32 (measured within 1e-4 of float64 on predictions of 25 to 350); an export that
+# drops the scaler or a coefficient is off by far more.
+GOLDEN_TOLERANCE = 1e-2
+
+
+def _golden(name: str, rows: np.ndarray, expected: dict[str, Any], source: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "version": VERSION,
+        "source": source,
+        # An infer request's inputs, as a client sends them: the dataset's values, which the
+        # function reads as FP32 exactly as training cast them.
+        "inputs": [
+            {
+                "name": "input",
+                "datatype": "FP32",
+                "shape": [int(rows.shape[0]), int(rows.shape[1])],
+                "data": [float(value) for value in rows.ravel()],
+            }
+        ],
+        "expected": [expected],
+    }
+
+
+def export_golden(dataset: Dataset, out_root: Path) -> dict[str, Any]:
+    """``golden.json`` of a classifier: expected classes, matched exactly."""
+    pipeline, _, _ = train(dataset)
+    bunch = dataset.loader()
+    _, x_test = train_test_split(
+        bunch.data, test_size=0.2, random_state=SEED, stratify=bunch.target
+    )
+    probabilities = pipeline.predict_proba(x_test.astype(np.float32))
+    ranked = np.sort(probabilities, axis=1)
+    margin = ranked[:, -1] - ranked[:, -2]
+    predicted = pipeline.predict(x_test.astype(np.float32))
+    chosen: list[int] = []
+    for label in sorted(set(predicted.tolist())):
+        candidates = np.flatnonzero(predicted == label)
+        surest = candidates[np.argsort(-margin[candidates], kind="stable")]
+        chosen += sorted(surest[: GOLDEN_ROWS_PER_CLASS[dataset.name]].tolist())
+    rows = x_test[chosen]
+    golden = _golden(
+        dataset.name,
+        rows,
+        {"name": "label", "data": [int(label) for label in predicted[chosen]]},
+        "holdout rows; labels of the scikit-learn pipeline (tools/train_models.py)",
+    )
+    out_dir = out_root / dataset.name / VERSION
+    (out_dir / GOLDEN_FILE).write_text(json.dumps(golden, indent=2) + "\n")
+    return golden
+
+
+def export_regression_golden(dataset: RegressionDataset, out_root: Path) -> dict[str, Any]:
+    """``golden.json`` of a regression: expected predictions, within GOLDEN_TOLERANCE."""
+    bunch = dataset.loader()
+    features = bunch.data.astype(np.float32)
+    x_train, _, y_train, _ = train_test_split(
+        features, bunch.target, test_size=0.2, random_state=SEED
+    )
+    pipeline = Pipeline(
+        [("scale", StandardScaler()), ("regress", Ridge(alpha=dataset.alpha, random_state=SEED))]
+    )
+    pipeline.fit(x_train, y_train)
+    _, raw_test = train_test_split(bunch.data, test_size=0.2, random_state=SEED)
+    rows = raw_test[:GOLDEN_REGRESSION_ROWS]
+    predictions = pipeline.predict(rows.astype(np.float32))
+    golden = _golden(
+        dataset.name,
+        rows,
+        {
+            "name": "prediction",
+            "data": [round(float(value), 4) for value in predictions],
+            "tolerance": GOLDEN_TOLERANCE,
+        },
+        "holdout rows; predictions of the scikit-learn pipeline (tools/train_models.py)",
+    )
+    out_dir = out_root / dataset.name / VERSION
+    (out_dir / GOLDEN_FILE).write_text(json.dumps(golden, indent=2) + "\n")
+    return golden
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="models directory")
@@ -235,10 +326,12 @@ def main() -> None:
         metadata = export(dataset, args.out)
         write_baseline(dataset.name, dataset.loader, args.out, classifier=True)
         print(f"{dataset.name}: holdout accuracy {metadata['training']['holdout_accuracy']:.4f}")
+        export_golden(dataset, args.out)
     for regression in REGRESSIONS:
         metadata = export_regression(regression, args.out)
         write_baseline(regression.name, regression.loader, args.out, classifier=False)
         print(f"{regression.name}: holdout R² {metadata['training']['holdout_r2']:.4f}")
+        export_regression_golden(regression, args.out)
 
 
 if __name__ == "__main__":

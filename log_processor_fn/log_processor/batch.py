@@ -116,6 +116,10 @@ def process_batch(
         result.valid += 1
         if record.impossible_fields:
             result.malformed_fields += _field_warnings(event_id, record, document, fields)
+        lags.append(max(now_ms - record.request_time_ms, 0))
+        if record.api_key_id is not None and record.api_key_id in settings.excluded_api_keys:
+            # The stack's own canary: a line of the pipeline, not a client's request.
+            continue
         key = (
             minute,
             record.stage,
@@ -132,17 +136,7 @@ def process_batch(
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(record)
-        group.requests += 1
-        latency, integration = record.response_latency, record.integration_latency
-        if latency is not None:
-            group.latency.append(latency)
-            if integration is not None:
-                group.gateway_overhead.append(max(latency - integration, 0.0))
-        if integration is not None:
-            group.integration_latency.append(integration)
-        if record.response_length is not None:
-            group.response_bytes.append(record.response_length)
-        lags.append(max(now_ms - record.request_time_ms, 0))
+        _add_to_group(group, record)
 
     aggregates = Aggregates()
     for (minute, *_), group in groups.items():
@@ -150,6 +144,19 @@ def process_batch(
     _count_pipeline(aggregates, result, lags, (settings.service,), minute_of(now_ms))
     result.documents = aggregates.documents(settings.namespace)
     return result
+
+
+def _add_to_group(group: _Group, record: AccessRecord) -> None:
+    group.requests += 1
+    latency, integration = record.response_latency, record.integration_latency
+    if latency is not None:
+        group.latency.append(latency)
+        if integration is not None:
+            group.gateway_overhead.append(max(latency - integration, 0.0))
+    if integration is not None:
+        group.integration_latency.append(integration)
+    if record.response_length is not None:
+        group.response_bytes.append(record.response_length)
 
 
 def _malformed(event_id: str, reason: str, message: object) -> Malformed:

@@ -36,6 +36,8 @@ class Settings:
     latency_objective_ms: float
     # ...except chat completions, which have their own objective (ChatLatencySloThresholdMs).
     chat_latency_objective_ms: float = 10_000.0
+    # Keys whose requests no access-log metric counts: the stack's canary's.
+    excluded_api_keys: frozenset[str] = frozenset()
 
     def objective_ms(self, route: str) -> float:
         """The latency objective of ``route`` (``METHOD /resource``)."""
@@ -87,4 +89,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         fields=field_map(environ.get("ACCESS_LOG_FORMAT")),
         latency_objective_ms=_positive_number(environ, "LATENCY_SLO_MS"),
         chat_latency_objective_ms=_positive_number(environ, "CHAT_LATENCY_SLO_MS"),
+        excluded_api_keys=_names(environ.get("EXCLUDED_API_KEY_IDS", "")),
     )

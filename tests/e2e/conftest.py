@@ -67,6 +67,9 @@ def start_emulator(
     parameters: dict[str, str] | None = None,
     max_concurrency: int = MAX_CONCURRENCY,
     drift_window_s: float | None = None,
+    *,
+    build_dir: Path = HOST_BUILD_DIR,
+    canary_seconds: float | None = None,
 ) -> Running:
     if not HOST_BUILD_DIR.is_dir():
         message = "the host build is missing: run `make build-host` first"
@@ -75,11 +78,12 @@ def start_emulator(
         pytest.skip(message)
     emulator = Emulator(
         state_dir,
-        HOST_BUILD_DIR,
+        build_dir,
         port=0,
         parameters=parameters,
         max_concurrency=max_concurrency,
         drift_window_s=drift_window_s,
+        canary_seconds=canary_seconds,
     ).start()
     return Running(emulator, Client(emulator.base_url, emulator.api_key), state_dir)
 

@@ -65,6 +65,8 @@ def after_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
         max_concurrency=1,
         drift_window_s=DRIFT_WINDOW_S,
     )
+    # One canary run (3 models, 3 more access-log lines): the canary widget's data.
+    running.emulator.functions["CanaryFunction"].invoke({})
     client = running.client
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: client.request("POST", "/v2/models/iris/infer", IRIS), range(4)))

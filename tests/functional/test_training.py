@@ -117,3 +117,38 @@ def test_retrained_metadata_is_the_committed_metadata(retrained: Path, name: str
     fresh = json.loads((retrained / name / VERSION / "metadata.json").read_text())
 
     assert fresh == committed
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_retrained_golden_inputs_are_the_committed_ones(retrained: Path, name: str) -> None:
+    committed = json.loads((COMMITTED / name / VERSION / "golden.json").read_text())
+
+    fresh = json.loads((retrained / name / VERSION / "golden.json").read_text())
+
+    # The same rows and classes; predictions move with the solver's rounding, within 1e-2.
+    assert fresh["inputs"] == committed["inputs"]
+    for got, expected in zip(fresh["expected"], committed["expected"], strict=True):
+        assert {k: v for k, v in got.items() if k != "data"} == {
+            k: v for k, v in expected.items() if k != "data"
+        }
+        np.testing.assert_allclose(got["data"], expected["data"], rtol=0, atol=PREDICTION_TOLERANCE)
+        if "tolerance" not in got:
+            assert got["data"] == expected["data"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_committed_model_answers_its_golden_inputs(name: str) -> None:
+    golden = json.loads((COMMITTED / name / VERSION / "golden.json").read_text())
+    (tensor,) = golden["inputs"]
+    features = np.asarray(tensor["data"], dtype=np.float32).reshape(tensor["shape"])
+    session = onnxruntime.InferenceSession(
+        str(COMMITTED / name / VERSION / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+
+    for expected in golden["expected"]:
+        (answer,) = session.run([expected["name"]], {tensor["name"]: features})
+        if "tolerance" in expected:
+            # Far inside the stated tolerance: float32 against the float64 pipeline.
+            assert np.max(np.abs(answer - expected["data"])) <= expected["tolerance"] / 10
+        else:
+            assert answer.tolist() == expected["data"]

@@ -32,7 +32,16 @@ LAMBDA_BUILD = BUILD_DIR / "InferenceFunction"
 LAMBDA_LOG_PROCESSOR = BUILD_DIR / "LogProcessorFunction"
 HOST_BUILD = HOST_BUILD_DIR / "InferenceFunction"
 HOST_LOG_PROCESSOR = HOST_BUILD_DIR / "LogProcessorFunction"
-ALL_BUILDS = [LAMBDA_BUILD, LAMBDA_LOG_PROCESSOR, HOST_BUILD, HOST_LOG_PROCESSOR]
+LAMBDA_CANARY = BUILD_DIR / "CanaryFunction"
+LAMBDA_HOOK = BUILD_DIR / "PreTrafficHookFunction"
+ALL_BUILDS = [
+    LAMBDA_BUILD,
+    LAMBDA_LOG_PROCESSOR,
+    HOST_BUILD,
+    HOST_LOG_PROCESSOR,
+    LAMBDA_CANARY,
+    LAMBDA_HOOK,
+]
 # Lambda's limit for an unzipped deployment package.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 # Targets for the unzipped Lambda (arm64) packages, counted as Lambda counts its limit
@@ -257,3 +266,23 @@ def test_the_built_handler_traces_without_the_xray_sdk_or_botocore() -> None:
     documents = [json.loads(datagram.partition(b"\n")[2]) for datagram in datagrams]
     assert sorted(d["name"] for d in documents) == ["## lambda_handler", "## predict"]
     assert {d["trace_id"] for d in documents} == {root}
+
+
+@pytest.mark.parametrize("path", [LAMBDA_CANARY, LAMBDA_HOOK], ids=lambda path: path.name)
+def test_the_canary_packages_carry_the_golden_cases_as_files(path: Path) -> None:
+    package = built(path)
+    cases = sorted(package.glob("canary/cases/*/*/golden.json"))
+
+    assert [f"{p.parent.parent.name}/{p.parent.name}" for p in cases] == [
+        "diabetes/1",
+        "digits/1",
+        "iris/1",
+    ]
+    # sam build copies what the links point to: the committed files, not links.
+    for case in cases:
+        assert not case.is_symlink()
+        relative = case.relative_to(package / "canary" / "cases")
+        assert case.read_bytes() == (ROOT / "inference_fn/inference/models" / relative).read_bytes()
+    # Powertools and the function's code only: no model, no ONNX Runtime.
+    assert not list(package.rglob("*.onnx"))
+    assert package_size(package) <= LOG_PROCESSOR_PACKAGE_TARGET

@@ -23,6 +23,7 @@ from tests.support import run_ok
 FUNCTIONS = {
     "inference_fn": ROOT / "requirements-inference.txt",
     "log_processor_fn": ROOT / "requirements-log-processor.txt",
+    "canary_fn": ROOT / "requirements-canary.txt",
 }
 UV = Path(sys.executable).with_name("uv")
 

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 import inference.handler
+from canary.probe import Outcome
+from canary.telemetry import record_outcome
 from dev_support.lambda_events import FakeLambdaContext, load_event, subscription_event
 from dev_support.paths import ROOT
 from emulator.logs import render_access_log
@@ -83,6 +85,12 @@ def emitted() -> dict[str, list[dict[str, Any]]]:
         inference_handler(load_event("infer_iris"), FakeLambdaContext())
         backend_failures()
         chat_completion()
+        for passed in (True, False):
+            record_outcome(
+                Outcome("iris", "1", passed, 12.5),
+                parameter_default("MetricsNamespace"),
+                parameter_default("ServiceName"),
+            )
         lines = [
             render_access_log(
                 {
@@ -205,18 +213,31 @@ def test_a_failed_batch_that_cannot_be_parked_pages() -> None:
 
 
 def test_emf_alarms_watch_the_log_groups_the_functions_write_to() -> None:
+    # The pre-traffic hook publishes no metrics: it reports to CodeDeploy.
     function_groups = {
         function["LoggingConfig"]["LogGroup"]["Ref"]
-        for function in properties_of("AWS::Lambda::Function").values()
+        for name, function in properties_of("AWS::Lambda::Function").items()
+        if name != "PreTrafficHookFunction"
     }
     watched_groups: set[str] = set()
     for name, alarm in alarms().items():
         for metric in watched(alarm):
             if metric["Namespace"] == "AWS/Logs":
                 assert metric["MetricName"] in LOGS_METRICS, name
-                watched_groups.add(dimensions(metric)["LogGroupName"]["Ref"])
+                group = dimensions(metric)["LogGroupName"]
+                if "Fn::If" in group:
+                    # A group that exists with a condition: named the same either way.
+                    _, present, absent = group["Fn::If"]
+                    assert absent == {"Fn::Sub": resources_of_any_group(present["Ref"])}, name
+                    group = present
+                watched_groups.add(group["Ref"])
 
     assert watched_groups == function_groups
+
+
+def resources_of_any_group(logical_id: str) -> str:
+    name: str = properties_of("AWS::Logs::LogGroup")[logical_id]["LogGroupName"]["Fn::Sub"]
+    return name
 
 
 def test_custom_metric_alarms_match_what_the_functions_emit() -> None:

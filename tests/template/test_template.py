@@ -87,6 +87,8 @@ def test_every_log_group_has_a_retention_and_the_optional_key() -> None:
         "DriftFunctionLogGroup",
         "AccessLogGroup",
         "ExecutionLogGroup",
+        "CanaryFunctionLogGroup",
+        "PreTrafficHookFunctionLogGroup",
     }
     # The name API Gateway gives a stage's execution logs, so that it writes to this group.
     assert log_groups["ExecutionLogGroup"]["LogGroupName"] == {

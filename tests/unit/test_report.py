@@ -478,3 +478,22 @@ def test_the_drift_section_lists_each_window_and_what_is_above_the_alarms_thresh
     table = text.split("\nDrift\n")[1]
     # Per model and all models together: two windows each, their sum 0.0197 + 4.0327.
     assert [row[:3] for row in rows(table, "InputDrift")] == [["InputDrift", "4.05", "2"]] * 2
+
+
+def test_the_canary_has_a_section_with_each_models_runs_passes_and_share() -> None:
+    model = {"service": "model-endpoint", "model": "iris"}
+    lines = [
+        emf("Requests", 1, unit="Count"),
+        *(emf("CanarySuccess", ok, unit="Count", dims=model) for ok in (1, 1, 0, 1)),
+        *(emf("CanaryLatency", ms, dims=model) for ms in (10, 20, 30, 40)),
+    ]
+
+    text = render(summarise(lines))
+
+    headings = [ln for ln in text.splitlines() if ln and not ln.startswith(" ")]
+    assert headings[-2:] == ["Canary", "malformed lines skipped: 0"]
+    # Sum: runs passed; SampleCount: runs; Average: the share passed.
+    ((name, total, runs, share, *_),) = rows(text, "CanarySuccess")
+    assert (name, total, runs, share) == ("CanarySuccess", "3", "4", "0.75")
+    ((*_, p50, _, p99, unit, dims),) = rows(text, "CanaryLatency")
+    assert (p50, p99, unit, dims) == ("20.00", "40.00", "Milliseconds", "model=iris")
