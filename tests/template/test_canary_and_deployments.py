@@ -175,8 +175,8 @@ def test_the_schedule_and_the_alarm_period_follow_canary_rate_minutes(
     resolve = Resolver(template, {"CanaryRateMinutes": rate}, {})
     (schedule,) = [
         resolve.value(r["Properties"])
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Scheduler::Schedule"
+        for name, r in template["Resources"].items()
+        if r["Type"] == "AWS::Scheduler::Schedule" and name.startswith("CanaryFunction")
     ]
     alarm = resolve.value(template["Resources"]["CanaryFailingAlarm"]["Properties"])
 

@@ -22,7 +22,11 @@ def test_the_readme_drift_table_is_the_declared_contract() -> None:
 
 
 def test_the_drift_job_runs_every_window_with_its_scheduled_time() -> None:
-    (schedule,) = properties_of("AWS::Scheduler::Schedule").values()
+    (schedule,) = [
+        schedule
+        for name, schedule in properties_of("AWS::Scheduler::Schedule").items()
+        if name.startswith("DriftFunction")
+    ]
     target = schedule["Target"]
 
     assert target["Arn"] == {"Fn::GetAtt": ["DriftFunction", "Arn"]}
