@@ -40,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from .loopback import server_url, start_serving, stop_serving
+
 DEFAULT_MODEL = "amazon.nova-micro-v1:0"
 _CONVERSE = re.compile(r"^/model/([^/]+)/converse$")
 ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
@@ -127,22 +129,16 @@ class BedrockRuntime:
             self.faults[model_id] = fault
 
     def start(self, host: str = "127.0.0.1") -> BedrockRuntime:
-        self._server = _serve(self, host)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = start_serving(_serve(self, host))
         return self
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the Bedrock Runtime stand-in is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
+        return server_url(self._server, "Bedrock Runtime")
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_serving(self._server)
 
     def answer(
         self, model_id: str, headers: dict[str, str], body: bytes

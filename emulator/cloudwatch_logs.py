@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from .loopback import server_url, start_serving, stop_serving
 
 TARGET = "Logs_20140328.FilterLogEvents"
 # FilterLogEvents' largest page (its `limit` default and maximum).
@@ -68,20 +69,17 @@ class CloudWatchLogs:
         self.groups = dict(groups)
         self.calls = 0
         self._server = _serve(self, host)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
+        return server_url(self._server, "CloudWatch Logs")
 
     def start(self) -> CloudWatchLogs:
-        self._thread.start()
+        start_serving(self._server)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_serving(self._server)
 
     def filter_log_events(self, request: Mapping[str, Any]) -> dict[str, Any]:
         self.calls += 1

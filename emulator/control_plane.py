@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .loopback import server_url, start_serving, stop_serving
 from .worker import Invocation
 
 ENVIRONMENT_VARIABLES = (
@@ -69,24 +69,18 @@ class ControlPlane:
     _server: ThreadingHTTPServer | None = None
 
     def start(self, host: str = "127.0.0.1") -> ControlPlane:
-        self._server = _serve(self, host)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = start_serving(_serve(self, host))
         return self
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the control-plane stand-in is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return server_url(self._server, "control-plane")
 
     def environment(self) -> dict[str, str]:
         return dict.fromkeys(ENVIRONMENT_VARIABLES, self.url)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_serving(self._server)
 
     def answer(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
         url = urlsplit(raw_path)

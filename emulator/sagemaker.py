@@ -32,6 +32,8 @@ import onnxruntime as ort
 
 from dev_support.paths import MODELS_DIR
 
+from .loopback import server_url, start_serving, stop_serving
+
 DEFAULT_ENDPOINT = "local-iris"
 ACCOUNT = "000000000000"
 _INVOCATIONS = re.compile(r"^/endpoints/([^/]+)/invocations$")
@@ -134,22 +136,16 @@ class SageMakerRuntime:
             self.faults[endpoint] = fault
 
     def start(self, host: str = "127.0.0.1") -> SageMakerRuntime:
-        self._server = _serve(self, host)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = start_serving(_serve(self, host))
         return self
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the SageMaker Runtime stand-in is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
+        return server_url(self._server, "SageMaker Runtime")
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_serving(self._server)
 
     def answer(
         self, endpoint: str, headers: dict[str, str], body: bytes
