@@ -47,11 +47,13 @@ help: ## List the targets
 # `make lock`), and nothing else: --no-deps keeps pip from adding whatever is latest today,
 # and pip check fails the install if the list misses a dependency. The venv's own pip does
 # it; upgrading pip would install whatever pip is latest that day.
-$(STAMP): requirements-dev.txt $(FUNCTION_REQUIREMENTS)
+$(STAMP): requirements-dev.txt $(FUNCTION_REQUIREMENTS) Makefile
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it, or run make PYTHON=/path/to/python3.13"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-dev.txt
 	$(BIN)/python -m pip check >&2
+	@# tools/ run the function's own metadata reader and binning: its package is on the venv's path.
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "inference-fn.pth").write_text("$(CURDIR)/inference_fn\n")'
 	touch $@
 
 venv: $(STAMP) ## Create .venv with Python 3.13 and the pinned dev tools

@@ -31,16 +31,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-# The function's own tables and reader: what it would refuse, this refuses.
-sys.path.insert(0, str(ROOT / "inference_fn"))
+import numpy as np
+import onnxruntime as ort
 
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-
-from inference.datatypes import BY_ONNX_TYPE, DATATYPES  # noqa: E402
-from inference.drift import compute_baseline  # noqa: E402
-from inference.metadata import METADATA_FILE, MODEL_FILE, parse_metadata  # noqa: E402
+# The function's own tables and reader (on the venv's path, see make venv): what it would
+# refuse, this refuses.
+from inference.datatypes import BY_ONNX_TYPE, DATATYPES
+from inference.drift import compute_baseline
+from inference.metadata import METADATA_FILE, MODEL_FILE, parse_metadata
 
 
 class DescribeError(ValueError):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +37,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "inference_fn" / "inference" / "models"
-# The function's own binning, so that training and serving bin alike.
-sys.path.insert(0, str(MODELS_DIR.parents[1]))
+# The function's own binning (on the venv's path, see make venv), so that training and
+# serving bin alike.
+from inference.drift import compute_baseline
 
-from inference.drift import compute_baseline  # noqa: E402
+MODELS_DIR = Path(__file__).resolve().parents[1] / "inference_fn" / "inference" / "models"
 
 SEED = 0
 VERSION = "1"
