@@ -11,7 +11,7 @@ import pytest
 
 from dev_support.paths import MODELS_DIR, TEMPLATE_PATH
 from emulator.template import Resolver, load_app, parameter_default, template, transform_offline
-from inference.backends.bedrock import CONNECT_TIMEOUT_S
+from inference.backends.aws import CONNECT_TIMEOUT_S
 from inference.metadata import BedrockBackendSpec, read_metadata
 from log_processor.settings import CHAT_ROUTE
 from tests.support import openapi

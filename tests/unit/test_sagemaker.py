@@ -7,7 +7,8 @@ import json
 import numpy as np
 
 from emulator.template import load_app
-from inference.backends.sagemaker import CONNECT_TIMEOUT_S, request_body
+from inference.backends.aws import CONNECT_TIMEOUT_S
+from inference.backends.sagemaker import request_body
 from inference.metadata import SAGEMAKER_MAX_TIMEOUT_MS, ModelMetadata, TensorSpec
 
 METADATA = ModelMetadata(

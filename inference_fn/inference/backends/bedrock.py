@@ -24,12 +24,11 @@ import numpy as np
 from ..errors import BackendError, BackendErrorType, BadRequest, clip
 from ..metadata import BedrockBackendSpec, ModelMetadata
 from . import ChatRequest, ChatResult, Prediction
+from .aws import ACCESS_CODES, create_client
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
-# Kept short: a backend that cannot be reached in a second will not answer in time.
-CONNECT_TIMEOUT_S = 1.0
 # Converse's error codes (and AWS's shared ones), by what they mean here.
 THROTTLING_CODES = frozenset(
     {
@@ -37,15 +36,6 @@ THROTTLING_CODES = frozenset(
         "ServiceQuotaExceededException",
         "TooManyRequestsException",
         "RequestLimitExceeded",
-    }
-)
-ACCESS_CODES = frozenset(
-    {
-        "AccessDeniedException",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
     }
 )
 MODEL_ERROR_CODES = frozenset({"ModelErrorException"})
@@ -60,19 +50,7 @@ class BedrockRuntime(Protocol):
 
 
 def _create_client(read_timeout_s: float) -> BedrockRuntime:
-    import botocore.session  # noqa: PLC0415 -- only a chat request pays for it
-    from botocore.config import Config  # noqa: PLC0415
-
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=read_timeout_s,
-        # One attempt: a throttled call answers the caller 429 at once instead of waiting
-        # out backoffs inside the function's timeout; the caller knows whether to retry.
-        retries={"mode": "standard", "total_max_attempts": 1},
-        tcp_keepalive=True,
-    )
-    client = botocore.session.get_session().create_client("bedrock-runtime", config=config)
-    return cast("BedrockRuntime", client)
+    return cast("BedrockRuntime", create_client("bedrock-runtime", read_timeout_s))
 
 
 class BedrockClients:

@@ -24,13 +24,12 @@ from ..datatypes import DATATYPES, TensorError, tensor_from_json
 from ..errors import BackendError, BackendErrorType, clip
 from ..metadata import ModelMetadata, SageMakerBackendSpec
 from . import Prediction
+from .aws import ACCESS_CODES, create_client
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
 CONTENT_TYPE = "application/json"
-# Kept short: a backend that cannot be reached in a second will not answer in time.
-CONNECT_TIMEOUT_S = 1.0
 # Error codes of SageMaker Runtime (and of AWS's shared auth errors), by what they mean here.
 THROTTLING_CODES = frozenset(
     {
@@ -38,15 +37,6 @@ THROTTLING_CODES = frozenset(
         "ThrottledException",
         "TooManyRequestsException",
         "RequestLimitExceeded",
-    }
-)
-ACCESS_CODES = frozenset(
-    {
-        "AccessDeniedException",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
     }
 )
 
@@ -58,19 +48,7 @@ class SageMakerRuntime(Protocol):
 
 
 def _create_client(read_timeout_s: float) -> SageMakerRuntime:
-    import botocore.session  # noqa: PLC0415 -- only functions with a SageMaker model pay for it
-    from botocore.config import Config  # noqa: PLC0415
-
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=read_timeout_s,
-        # One attempt: a throttled call answers the caller 429 at once instead of waiting
-        # out backoffs inside the function's timeout; the caller knows whether to retry.
-        retries={"mode": "standard", "total_max_attempts": 1},
-        tcp_keepalive=True,
-    )
-    client = botocore.session.get_session().create_client("sagemaker-runtime", config=config)
-    return cast("SageMakerRuntime", client)
+    return cast("SageMakerRuntime", create_client("sagemaker-runtime", read_timeout_s))
 
 
 class SageMakerClients:
